@@ -1,0 +1,1 @@
+"""pytest plugin: options and sweep fixtures (being built; see issue 'Training engine')."""
