@@ -1,1 +1,195 @@
-"""pytest plugin: options and sweep fixtures (being built; see issue 'Training engine')."""
+"""pytest plugin: command-line options, the run cache and the ``sweep`` fixture.
+
+Registered by the repository's root ``conftest.py``. A claim test reads like this::
+
+    def test_something(sweep, budget_scale, device):
+        specs = [RunSpec(model=..., data=..., device=device, ...) for ... in ...]
+        df = sweep(specs, desc="kaplan N-sweep")          # pandas DataFrame, one row per run
+        ok = df[df.status == "ok"]
+        ...
+
+Options (``pytest --help``, group "scaling-claims"):
+
+``--device auto|cpu|cuda|mps``   where runs train (auto: MPS, then CUDA, then CPU)
+``--budget FLOAT``               scale factor for sweep sizes (default 1.0); claims multiply
+                                 their step/token counts or number of points by it
+``--executor auto|inprocess|pool``  how missing runs are trained (auto: a process pool on a
+                                 multi-core CPU, in-process under xdist workers and on GPUs)
+``--workers N``                  pool size (default: usable cores)
+``--cache-dir PATH``             run cache (else $SCALING_CLAIMS_CACHE, else
+                                 ~/.cache/scaling-claims)
+``--refresh``                    retrain every spec whose record predates this session
+
+Fixtures (all but ``sweep`` are session-scoped):
+
+``device``        the resolved device name, "cpu" | "cuda" | "mps"
+``budget_scale``  the ``--budget`` float
+``run_cache``     the session's ``scaling_claims.cache.RunCache``
+``sweep``         a ``Sweeper``: ``sweep(specs, desc=...) -> DataFrame`` (see
+                  ``scaling_claims.sweep.results_frame`` for the columns);
+                  ``sweep.results(specs, desc=...) -> list[RunResult]`` (same runs, as
+                  objects, in the order given: loss curves live there);
+                  ``sweep.scaled(n, minimum=1)`` -> ``max(minimum, round(n * budget_scale))``
+
+Selection: with no ``-m`` given, tests marked ``slow`` or ``bench`` are deselected, so plain
+``pytest tests`` and ``pytest claims`` stay quick; select them with ``-m slow`` / ``-m bench``.
+
+Under pytest-xdist (``-n 2``): each worker uses one torch thread and trains in-process; workers
+share the cache, never train a spec twice (per-key file locks), and split a shared sweep (see
+``scaling_claims.sweep``). ``--refresh`` uses the controller's session start on every worker,
+so a run one worker made during this session is not retrained by another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Sequence
+
+import pytest
+
+from .cache import RunCache, TrainFn
+from .executors import EXECUTOR_NAMES, make_executor, single_thread_torch
+from .specs import DEVICES, RunResult, RunSpec
+from .sweep import results_frame, run_sweep
+
+DEVICE_CHOICES = ("auto",) + DEVICES
+_START_KEY = "scaling_claims_session_start"
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"--budget must be a positive finite number, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--workers must be an integer >= 1, got {text!r}")
+    return value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("scaling-claims", "scaling-claims: training runs and the run cache")
+    group.addoption("--device", choices=DEVICE_CHOICES, default="auto",
+                    help="device for training runs (auto: mps, then cuda, then cpu)")
+    group.addoption("--budget", type=_positive_float, default=1.0, metavar="SCALE",
+                    help="scale factor for sweep sizes (default 1.0)")
+    group.addoption("--executor", choices=EXECUTOR_NAMES, default="auto",
+                    help="how missing runs are trained (auto: pool on multi-core CPU, in-process "
+                         "under xdist workers and on GPUs)")
+    group.addoption("--workers", type=_positive_int, default=None, metavar="N",
+                    help="process-pool size (default: usable cores)")
+    group.addoption("--cache-dir", default=None, metavar="PATH", dest="sc_cache_dir",
+                    help="run cache directory (else $SCALING_CLAIMS_CACHE, else ~/.cache/scaling-claims)")
+    group.addoption("--refresh", action="store_true", default=False,
+                    help="retrain specs whose cached record predates this session")
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _is_xdist_worker(config):
+        start = config.workerinput.get(_START_KEY)  # type: ignore[attr-defined]
+        config._sc_session_start = float(start) if start is not None else time.time()  # type: ignore[attr-defined]
+        single_thread_torch()
+    else:
+        config._sc_session_start = time.time()  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # xdist controller: hand our session start to workers
+    node.workerinput[_START_KEY] = node.config._sc_session_start
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("markexpr", ""):
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("slow") or item.get_closest_marker("bench") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def resolve_device(requested: str) -> str:
+    """'auto' -> mps, then cuda, then cpu; an explicit device must be available."""
+    try:  # the training engine's own resolution, when present
+        from .device import resolve_device as engine_resolve  # type: ignore[attr-defined]
+    except ImportError:
+        engine_resolve = None
+    if engine_resolve is not None:
+        return str(engine_resolve(requested))
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps is not None and mps.is_available())
+    if requested == "auto":
+        return "mps" if has_mps else ("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError("--device cuda: no CUDA device is available")
+    if requested == "mps" and not has_mps:
+        raise pytest.UsageError("--device mps: MPS is not available")
+    return requested
+
+
+class Sweeper:
+    """The ``sweep`` fixture: runs specs through the session's cache and executor."""
+
+    def __init__(self, cache: RunCache, executor, budget_scale: float, refresh_since: float | None,
+                 train_fn: TrainFn | None = None) -> None:
+        self.cache, self.executor, self.budget_scale = cache, executor, budget_scale
+        self.refresh_since, self.train_fn = refresh_since, train_fn
+
+    def results(self, specs: Sequence[RunSpec], desc: str = "sweep") -> list[RunResult]:
+        """RunResults for ``specs`` in the order given (training whatever is not cached)."""
+        return run_sweep(specs, self.cache, self.executor, refresh=self.refresh_since is not None,
+                         refresh_since=self.refresh_since, train_fn=self.train_fn, desc=desc)
+
+    def __call__(self, specs: Sequence[RunSpec], desc: str = "sweep"):
+        """A pandas DataFrame with one row per spec (see ``results_frame``)."""
+        return results_frame(self.results(specs, desc))
+
+    def scaled(self, n: float, minimum: int = 1) -> int:
+        """``n`` scaled by ``--budget``, rounded, at least ``minimum``."""
+        return max(int(minimum), int(round(n * self.budget_scale)))
+
+
+@pytest.fixture(scope="session")
+def device(pytestconfig: pytest.Config) -> str:
+    return resolve_device(pytestconfig.getoption("device"))
+
+
+@pytest.fixture(scope="session")
+def budget_scale(pytestconfig: pytest.Config) -> float:
+    return float(pytestconfig.getoption("budget"))
+
+
+@pytest.fixture(scope="session")
+def run_cache(pytestconfig: pytest.Config) -> RunCache:
+    return RunCache(pytestconfig.getoption("sc_cache_dir"))
+
+
+@pytest.fixture(scope="session")
+def sweep_executor(pytestconfig: pytest.Config, device: str):
+    executor = make_executor(pytestconfig.getoption("executor"), pytestconfig.getoption("workers"),
+                             device=device, in_worker=_is_xdist_worker(pytestconfig))
+    yield executor
+    executor.close()
+
+
+@pytest.fixture
+def sweep(pytestconfig: pytest.Config, run_cache: RunCache, sweep_executor, budget_scale: float) -> Sweeper:
+    since = pytestconfig._sc_session_start if pytestconfig.getoption("refresh") else None  # type: ignore[attr-defined]
+    return Sweeper(run_cache, sweep_executor, budget_scale, since)

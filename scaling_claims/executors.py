@@ -1,0 +1,271 @@
+"""Executors: ways to fill the run cache for a list of specs.
+
+Executors only fill the cache (``RunCache.ensure`` per spec); the sweep reads results from it.
+So a claim gives the same answer whether its runs came from this process or a process pool.
+
+- ``InProcessExecutor``: one spec after another in this process. Right for GPUs (one device),
+  for pytest-xdist workers (already one process per core) and for one or two runs.
+- ``PoolExecutor``: a local process pool (``spawn`` context, so no forked torch state) with one
+  torch thread per worker, ``workers`` = the usable cores by default. On a 2-core CPU two
+  single-thread processes train tiny models markedly faster than one two-thread process,
+  because tiny matmuls do not parallelise well inside one process. The pool is created on
+  first use and kept for later sweeps (workers import torch once); call ``close()``.
+- ``make_executor(name, workers, device)`` picks one; "auto" = pool on CPU with > 1 core,
+  in-process otherwise.
+
+Every ``run`` reports progress (runs done / total, rate, ETA) on stderr for sweeps that take
+longer than a few seconds; see ``Progress``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import sys
+import time
+from typing import Callable, Protocol, Sequence, TextIO
+
+from .cache import RunCache, TrainFn
+from .specs import RunSpec
+
+EXECUTOR_NAMES = ("auto", "inprocess", "pool")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (affinity-aware where the OS tells us)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def single_thread_torch() -> None:
+    """Limit this process to one torch (and BLAS/OpenMP) thread.
+
+    The environment variables only help if torch is not imported yet; ``set_num_threads``
+    covers the rest. ``set_num_interop_threads`` may only be called once, before any
+    inter-op work, so a refusal is ignored.
+    """
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+
+
+class Progress:
+    """Runs done / total, rate and ETA on a stream (stderr by default).
+
+    Silent until ``after_s`` seconds have passed (short sweeps and cache hits print nothing),
+    then at most one line every ``every_s`` seconds, plus a final line. On a terminal the line
+    is rewritten in place; elsewhere (CI logs, pytest capture) each update is a new line.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        desc: str = "sweep",
+        stream: TextIO | None = None,
+        *,
+        after_s: float = 5.0,
+        every_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.total, self.desc, self.done, self.trained = total, desc, 0, 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.after_s, self.every_s, self.clock = after_s, every_s, clock
+        self.start = clock()
+        self._last_shown: float | None = None
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def line(self) -> str:
+        elapsed = self.clock() - self.start
+        text = f"{self.desc}: {self.done}/{self.total} runs, {elapsed:.0f}s elapsed"
+        if 0 < self.done < self.total:
+            eta = elapsed / self.done * (self.total - self.done)
+            text += f", ETA {eta:.0f}s"
+        return text
+
+    def update(self, n: int = 1, trained: bool = True) -> None:
+        self.done += n
+        self.trained += n if trained else 0
+        now = self.clock()
+        if now - self.start < self.after_s:
+            return
+        if self._last_shown is not None and now - self._last_shown < self.every_s and self.done < self.total:
+            return
+        self._show()
+        self._last_shown = now
+
+    def close(self) -> None:
+        """Print the final line if anything was shown before (a sweep that got long)."""
+        if self._last_shown is not None and self.done == self.total:
+            return  # the final state is already on screen
+        if self._last_shown is not None or self.clock() - self.start >= self.after_s:
+            self._show()
+        if self._tty and self._last_shown is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def _show(self) -> None:
+        if self._tty:
+            self.stream.write("\r" + self.line() + "\x1b[K")
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+
+class Executor(Protocol):
+    name: str
+
+    def run(
+        self,
+        specs: Sequence[RunSpec],
+        cache: RunCache,
+        train_fn: TrainFn | None = None,
+        *,
+        refresh_since: float | None = None,
+        blocking: bool = True,
+        progress: Progress | None = None,
+    ) -> dict[str, str]:
+        """Ensure every spec has a record; return {key: "cached" | "trained" | "busy"}."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class InProcessExecutor:
+    """Runs specs one after another in this process."""
+
+    name = "inprocess"
+
+    def run(
+        self,
+        specs: Sequence[RunSpec],
+        cache: RunCache,
+        train_fn: TrainFn | None = None,
+        *,
+        refresh_since: float | None = None,
+        blocking: bool = True,
+        progress: Progress | None = None,
+    ) -> dict[str, str]:
+        outcome: dict[str, str] = {}
+        for spec in specs:
+            how, _ = cache.ensure(spec, train_fn, refresh_since=refresh_since, blocking=blocking)
+            outcome[spec.key()] = how
+            if progress is not None and how != "busy":
+                progress.update(trained=how == "trained")
+        return outcome
+
+    def close(self) -> None:
+        pass
+
+
+def _pool_init() -> None:
+    single_thread_torch()
+
+
+def _pool_task(
+    cache_root: str, spec_dict: dict, train_fn: TrainFn | None, refresh_since: float | None, blocking: bool
+) -> tuple[str, str]:
+    spec = RunSpec.from_dict(spec_dict)
+    how, _ = RunCache(cache_root).ensure(spec, train_fn, refresh_since=refresh_since, blocking=blocking)
+    return spec.key(), how
+
+
+class PoolExecutor:
+    """A local ``spawn`` process pool, one torch thread per worker.
+
+    ``train_fn`` must be picklable by reference (a module-level function); None means the
+    real ``scaling_claims.train.train``. A single spec is run in this process instead (starting
+    a worker costs a torch import, more than a tiny run).
+    """
+
+    name = "pool"
+
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers or usable_cores()
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def _get_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=mp.get_context("spawn"), initializer=_pool_init
+            )
+        return self._pool
+
+    def run(
+        self,
+        specs: Sequence[RunSpec],
+        cache: RunCache,
+        train_fn: TrainFn | None = None,
+        *,
+        refresh_since: float | None = None,
+        blocking: bool = True,
+        progress: Progress | None = None,
+    ) -> dict[str, str]:
+        outcome: dict[str, str] = {}
+        todo = []
+        for spec in specs:  # cache hits are answered here, without a round trip to a worker
+            if cache.get(spec.key(), refresh_since) is not None:
+                outcome[spec.key()] = "cached"
+                if progress is not None:
+                    progress.update(trained=False)
+            else:
+                todo.append(spec)
+        if len(todo) <= 1 or self.workers == 1:
+            outcome.update(
+                InProcessExecutor().run(
+                    todo, cache, train_fn, refresh_since=refresh_since, blocking=blocking, progress=progress
+                )
+            )
+            return outcome
+        pool = self._get_pool()
+        futures = [
+            pool.submit(_pool_task, str(cache.root), s.to_dict(), train_fn, refresh_since, blocking) for s in todo
+        ]
+        try:
+            for fut in cf.as_completed(futures):
+                key, how = fut.result()
+                outcome[key] = how
+                if progress is not None and how != "busy":
+                    progress.update(trained=how == "trained")
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+        return outcome
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __del__(self) -> None:  # best effort; tests and the plugin call close() explicitly
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def make_executor(name: str = "auto", workers: int | None = None, device: str = "cpu", in_worker: bool = False):
+    """Build an executor by name.
+
+    "auto": in-process under a pytest-xdist worker (xdist already runs one process per core),
+    on GPUs (one device, one process), or with a single core; otherwise a process pool.
+    """
+    if name not in EXECUTOR_NAMES:
+        raise ValueError(f"executor must be one of {EXECUTOR_NAMES}, got {name!r}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if name == "auto":
+        cores = workers or usable_cores()
+        name = "inprocess" if (in_worker or device != "cpu" or cores < 2) else "pool"
+    return InProcessExecutor() if name == "inprocess" else PoolExecutor(workers)

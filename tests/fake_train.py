@@ -1,0 +1,55 @@
+"""Fake trainers for the cache / executor / sweep / plugin tests (no torch, milliseconds).
+
+Module-level functions so a ``spawn`` process pool can pickle them by reference. Each call
+appends one line ``<pid> <key>`` to the file named by ``$FAKE_TRAIN_LOG`` (if set), which is
+how the tests count how many times each spec was really trained, across processes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from scaling_claims.specs import RunResult, RunSpec
+
+
+def _log(spec: RunSpec) -> None:
+    path = os.environ.get("FAKE_TRAIN_LOG")
+    if path:
+        # O_APPEND writes of one short line are atomic across processes
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"{os.getpid()} {spec.key()}\n".encode())
+        finally:
+            os.close(fd)
+
+
+def fake_train(spec: RunSpec) -> RunResult:
+    """A deterministic 'loss' from the spec: L = 2 + 1000 / (d_model * n_layer) + seed/100."""
+    _log(spec)
+    delay = float(os.environ.get("FAKE_TRAIN_DELAY", "0"))
+    if delay:
+        time.sleep(delay)
+    m = spec.model
+    n = 12 * m.n_layer * m.d_model**2
+    loss = 2.0 + 1000.0 / (m.d_model * m.n_layer) + spec.seed / 100
+    steps = spec.budget.steps or 1
+    return RunResult(
+        key=spec.key(), spec=spec.to_dict(), status="ok", final_train_loss=loss, final_eval_loss=loss + 0.01,
+        curve=[{"step": s, "tokens": s * 64, "flops": 6.0 * n * s * 64, "lr": 1e-3, "train_loss": loss} for s in (0, steps)],
+        metrics={"loss/eval_loss": loss + 0.01}, params={"total": n + 256 * m.d_model, "non_embedding": n, "matmul": n},
+        flops_per_token=6.0 * n, steps=steps, tokens=steps * 64, flops=6.0 * n * steps * 64, wall_time_s=delay,
+        env={"device": spec.device, "pid": os.getpid()},
+    )
+
+
+def diverging_train(spec: RunSpec) -> RunResult:
+    """A run that ends as 'failed' with a reason (as the real trainer does on a NaN loss)."""
+    _log(spec)
+    return RunResult(key=spec.key(), spec=spec.to_dict(), status="failed", failure="loss became NaN at step 3")
+
+
+def raising_train(spec: RunSpec) -> RunResult:
+    """A trainer that raises (a bug or an out-of-memory): the cache records it as failed."""
+    _log(spec)
+    raise RuntimeError("out of memory (simulated)")

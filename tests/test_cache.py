@@ -1,0 +1,187 @@
+"""The run cache: directory resolution, atomic records, failures, corruption, locking."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fake_train import diverging_train, fake_train, raising_train
+from scaling_claims.cache import ENV_VAR, RunCache, default_cache_dir, resolve_cache_dir
+from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunResult, RunSpec
+
+
+def spec(d_model: int = 16, seed: int = 0) -> RunSpec:
+    return RunSpec(model=ModelSpec(n_layer=1, d_model=d_model, n_head=2, ctx=16), data=DataSpec.make("copy", length=4),
+                   budget=Budget(steps=5), seed=seed)
+
+
+@pytest.fixture
+def train_log(tmp_path, monkeypatch) -> Path:
+    log = tmp_path / "train.log"
+    monkeypatch.setenv("FAKE_TRAIN_LOG", str(log))
+    return log
+
+
+def as_stored(res):
+    """What a result looks like after a JSON round trip (tuples become lists)."""
+    return RunResult.from_dict(json.loads(json.dumps(res.to_dict())))
+
+
+def trained_keys(log: Path) -> list[str]:
+    return [line.split()[1] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_cache_dir_resolution_order(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "from-env"))
+    assert resolve_cache_dir(tmp_path / "cli") == tmp_path / "cli"
+    assert resolve_cache_dir(None) == tmp_path / "from-env"
+    monkeypatch.delenv(ENV_VAR)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert resolve_cache_dir(None) == tmp_path / "xdg" / "scaling-claims" == default_cache_dir()
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_cache_dir() == Path.home() / ".cache" / "scaling-claims"
+
+
+def test_relative_cache_dir_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert RunCache("rel").root == tmp_path / "rel"
+
+
+def test_roundtrip_and_provenance(tmp_path):
+    cache = RunCache(tmp_path)
+    s = spec()
+    res = fake_train(s)
+    before = time.time()
+    rec = cache.put(res)
+    assert cache.get(s.key()) == as_stored(res) == rec.result
+    got = cache.read(s.key())
+    assert got is not None and got.result == as_stored(res) and got.created_pid == rec.created_pid
+    assert before <= got.created_at <= time.time()
+    assert cache.keys() == [s.key()] and len(cache) == 1 and s.key() in cache
+    assert cache.get(spec(d_model=32).key()) is None
+
+
+def test_nonfinite_losses_roundtrip(tmp_path):
+    cache = RunCache(tmp_path)
+    s = spec()
+    res = diverging_train(s)
+    res.curve = [{"step": 3, "train_loss": math.inf}]
+    cache.put(res)
+    back = cache.get(s.key())
+    assert back.status == "failed" and math.isnan(back.final_train_loss) and back.curve[0]["train_loss"] == math.inf
+
+
+def test_ensure_trains_once_then_reuses(tmp_path, train_log):
+    cache = RunCache(tmp_path)
+    s = spec()
+    assert cache.ensure(s, fake_train)[0] == "trained"
+    how, res = cache.ensure(s, fake_train)
+    assert how == "cached" and res == as_stored(fake_train(s))
+    assert trained_keys(train_log).count(s.key()) == 2  # once by ensure, once by the comparison above
+
+
+def test_refresh_since_retrains_only_older_records(tmp_path, train_log):
+    cache = RunCache(tmp_path)
+    s = spec()
+    cache.ensure(s, fake_train)
+    session_start = time.time() + 1e-3
+    time.sleep(0.01)
+    assert cache.ensure(s, fake_train, refresh_since=session_start)[0] == "trained"
+    # a record made after the session started is reused, even under refresh
+    assert cache.ensure(s, fake_train, refresh_since=session_start)[0] == "cached"
+    assert trained_keys(train_log) == [s.key(), s.key()]
+
+
+def test_failed_runs_are_recorded_with_reason(tmp_path, train_log):
+    cache = RunCache(tmp_path)
+    a, b = spec(seed=1), spec(seed=2)
+    _, ra = cache.ensure(a, diverging_train)
+    _, rb = cache.ensure(b, raising_train)
+    assert ra.status == "failed" and "NaN" in ra.failure
+    assert rb.status == "failed" and rb.failure.startswith("exception: RuntimeError: out of memory")
+    assert cache.get(a.key()).failure == ra.failure and cache.get(b.key()).failure == rb.failure
+    assert cache.ensure(b, raising_train)[0] == "cached"  # not retried on every sweep
+    assert len(trained_keys(train_log)) == 2
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # truncated write
+        lambda text: "",  # empty file
+        lambda text: "not json at all",
+        lambda text: json.dumps({**json.loads(text), "key": "0" * 32}),  # someone else's record
+        lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "result"}),
+        lambda text: json.dumps({**json.loads(text), "result": {"key": "x"}}),  # result missing fields
+        lambda text: "[1, 2, 3]",
+    ],
+    ids=["truncated", "empty", "garbage", "wrong-key", "no-result", "partial-result", "wrong-type"],
+)
+def test_corrupt_record_is_retrained_not_fatal(tmp_path, train_log, damage):
+    cache = RunCache(tmp_path)
+    s = spec()
+    cache.ensure(s, fake_train)
+    path = cache.path(s.key())
+    path.write_text(damage(path.read_text()))
+    with pytest.warns(UserWarning, match="unreadable record"):
+        how, res = cache.ensure(s, fake_train)
+    assert how == "trained" and res.ok
+    assert cache.get(s.key()) == res
+    assert path.with_name(path.name + ".corrupt").exists()  # kept for inspection
+
+
+def test_put_leaves_no_temp_files_and_replaces_atomically(tmp_path):
+    cache = RunCache(tmp_path)
+    s = spec()
+    cache.put(fake_train(s))
+    cache.put(fake_train(s))
+    assert sorted(p.name for p in cache.runs_dir.iterdir()) == [f"{s.key()}.json"]
+
+
+def test_bad_keys_and_bad_train_results_raise(tmp_path):
+    cache = RunCache(tmp_path)
+    with pytest.raises(ValueError, match="hex digest"):
+        cache.path("../etc/passwd")
+    with pytest.raises(ValueError, match="expected"):
+        cache.ensure(spec(), lambda s: fake_train(spec(d_model=64)))
+    with pytest.raises(TypeError, match="RunResult"):
+        cache.ensure(spec(), lambda s: {"loss": 1.0})
+
+
+def test_nonblocking_ensure_reports_busy_while_another_holder_trains(tmp_path, train_log):
+    cache = RunCache(tmp_path)
+    s = spec()
+    started, release = threading.Event(), threading.Event()
+
+    def slow_train(x):
+        started.set()
+        release.wait(10)
+        return fake_train(x)
+
+    t = threading.Thread(target=cache.ensure, args=(s, slow_train))
+    t.start()
+    assert started.wait(10)
+    assert cache.ensure(s, fake_train, blocking=False) == ("busy", None)
+    release.set()
+    t.join(10)
+    how, res = cache.ensure(s, fake_train, blocking=False)
+    assert how == "cached" and res.ok
+    assert trained_keys(train_log) == [s.key()]
+
+
+def test_concurrent_ensure_trains_each_spec_once(tmp_path, train_log, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_DELAY", "0.02")
+    cache = RunCache(tmp_path)
+    specs = [spec(seed=i) for i in range(6)]
+    threads = [threading.Thread(target=lambda: [cache.ensure(s, fake_train) for s in specs]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    keys = trained_keys(train_log)
+    assert sorted(keys) == sorted(s.key() for s in specs)
