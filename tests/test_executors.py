@@ -1,0 +1,128 @@
+"""Executors fill the cache, the same way in-process and through a spawn process pool."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from fake_train import fake_train
+from scaling_claims.cache import RunCache
+from scaling_claims.executors import InProcessExecutor, PoolExecutor, Progress, make_executor, usable_cores
+from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunSpec
+
+
+def specs(n: int) -> list[RunSpec]:
+    return [RunSpec(model=ModelSpec(n_layer=1, d_model=8 * (i + 1), n_head=2, ctx=16),
+                    data=DataSpec.make("copy", length=4), budget=Budget(steps=5)) for i in range(n)]
+
+
+@pytest.fixture
+def train_log(tmp_path, monkeypatch):
+    log = tmp_path / "train.log"
+    monkeypatch.setenv("FAKE_TRAIN_LOG", str(log))
+    return log
+
+
+def log_lines(log):
+    return [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_inprocess_fills_cache_and_reports_what_it_did(tmp_path, train_log):
+    cache, ss = RunCache(tmp_path / "c"), specs(3)
+    out = InProcessExecutor().run(ss, cache, fake_train)
+    assert out == {s.key(): "trained" for s in ss}
+    assert sorted(cache.keys()) == sorted(s.key() for s in ss)
+    assert InProcessExecutor().run(ss, cache, fake_train) == {s.key(): "cached" for s in ss}
+    assert len(log_lines(train_log)) == 3
+    assert {pid for pid, _ in log_lines(train_log)} == {str(os.getpid())}
+
+
+def test_pool_trains_in_worker_processes_with_same_results(tmp_path, train_log):
+    ss = specs(4)
+    pool = PoolExecutor(workers=2)
+    try:
+        out = pool.run(ss, RunCache(tmp_path / "pool"), fake_train)
+    finally:
+        pool.close()
+    assert out == {s.key(): "trained" for s in ss}
+    pids = {pid for pid, _ in log_lines(train_log)}
+    assert str(os.getpid()) not in pids and 1 <= len(pids) <= 2
+    InProcessExecutor().run(ss, RunCache(tmp_path / "inproc"), fake_train)
+    for s in ss:  # same records whichever executor made them (wall time and pid aside)
+        a, b = RunCache(tmp_path / "pool").get(s.key()), RunCache(tmp_path / "inproc").get(s.key())
+        a.env, b.env = {}, {}
+        assert a == b
+
+
+def test_pool_workers_use_one_torch_thread(tmp_path):
+    pool = PoolExecutor(workers=2)
+    try:
+        threads = pool._get_pool().submit(_torch_threads).result(timeout=120)
+    finally:
+        pool.close()
+    assert threads == 1
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_pool_answers_cache_hits_without_workers(tmp_path):
+    cache, ss = RunCache(tmp_path), specs(3)
+    InProcessExecutor().run(ss, cache, fake_train)
+    pool = PoolExecutor(workers=2)
+    assert pool.run(ss, cache, fake_train) == {s.key(): "cached" for s in ss}
+    assert pool._pool is None  # nothing to train: no process was started
+
+
+def test_make_executor_choices():
+    assert make_executor("inprocess").name == "inprocess"
+    assert make_executor("pool", workers=3).workers == 3
+    assert make_executor("auto", in_worker=True).name == "inprocess"
+    assert make_executor("auto", device="cuda").name == "inprocess"
+    assert make_executor("auto", workers=1).name == "inprocess"
+    assert make_executor("auto").name == ("pool" if usable_cores() > 1 else "inprocess")
+    with pytest.raises(ValueError, match="executor must be one of"):
+        make_executor("ray")
+    with pytest.raises(ValueError, match="workers"):
+        make_executor("pool", workers=0)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_progress_silent_for_short_sweeps_then_shows_done_total_eta():
+    clock, out = FakeClock(), io.StringIO()
+    p = Progress(10, "kaplan", out, after_s=5, every_s=10, clock=clock)
+    clock.t = 1
+    p.update()
+    assert out.getvalue() == ""  # short so far: nothing printed
+    clock.t = 6
+    p.update()
+    assert out.getvalue().strip() == "kaplan: 2/10 runs, 6s elapsed, ETA 24s"
+    clock.t = 7
+    p.update()
+    assert out.getvalue().count("\n") == 1  # rate limited
+    clock.t = 20
+    for _ in range(7):
+        p.update()
+    p.close()
+    assert out.getvalue().splitlines()[-1] == "kaplan: 10/10 runs, 20s elapsed"
+
+
+def test_progress_prints_nothing_for_a_fast_sweep():
+    out = io.StringIO()
+    p = Progress(3, "quick", out)
+    for _ in range(3):
+        p.update(trained=False)
+    p.close()
+    assert out.getvalue() == ""
