@@ -1,0 +1,59 @@
+"""A small nonlinear least-squares core shared by the curve forms in ``forms.py``.
+
+``nls_fit`` refines a start with SciPy's trust-region least squares and turns the result into
+a :class:`FitResult` with Gauss-Newton covariance and Student-t intervals. Starts come from
+the callers (grids or closed-form profiles), because a good start is what makes these small
+fits reliable.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from scipy import optimize
+
+from ._result import FitResult, covariance_from_jacobian, r_squared, t_intervals
+
+
+def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray], x: np.ndarray,
+            y: np.ndarray, start: np.ndarray, bounds: tuple[Any, Any] = (-np.inf, np.inf),
+            level: float = 0.95, info: dict[str, Any] | None = None,
+            transform: Callable[[np.ndarray], np.ndarray] | None = None, space: str = "linear") -> FitResult:
+    """Least squares of ``transform(model(theta, x))`` against ``transform(y)``.
+
+    ``transform`` (e.g. ``np.log``) sets the space residuals, ``r2`` and intervals live in.
+    ``names`` label the entries of ``theta``; callers convert to public parameters afterwards.
+    """
+    tf = transform if transform is not None else (lambda v: v)
+    ty = tf(y)
+
+    def resid(t):
+        return tf(model(t, x)) - ty
+
+    sol = optimize.least_squares(resid, np.asarray(start, float), bounds=bounds, method="trf",
+                                 jac="3-point", x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12)
+    cov, dof = covariance_from_jacobian(sol.jac, sol.fun)
+    se, ci = t_intervals(list(names), sol.x, cov, dof, level)
+    return FitResult(kind=kind, params=dict(zip(names, sol.x)), se=se, ci=ci,
+                     r2=r_squared(ty, ty + sol.fun), r2_space=space, n=len(x), dof=dof,
+                     model=model, theta=sol.x, cov=cov, residuals=sol.fun, level=level,
+                     info={**(info or {}), "optimizer_status": int(sol.status), "cost": float(sol.cost)})
+
+
+def grid_start(model: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray,
+               candidates: Sequence[np.ndarray], transform: Callable[[np.ndarray], np.ndarray] | None = None
+               ) -> np.ndarray:
+    """The candidate parameter vector with the smallest squared error (non-finite ones skipped)."""
+    tf = transform if transform is not None else (lambda v: v)
+    ty = tf(y)
+    best, best_sse = None, math.inf
+    with np.errstate(all="ignore"):
+        for c in candidates:
+            sse = float(np.sum((tf(model(np.asarray(c, float), x)) - ty) ** 2))
+            if math.isfinite(sse) and sse < best_sse:
+                best, best_sse = np.asarray(c, float), sse
+    if best is None:
+        raise ValueError("no finite starting point found for the fit")
+    return best

@@ -1,0 +1,71 @@
+"""Input checks shared by every fitter.
+
+Each fitter converts its inputs with :func:`as_float_array` and the checks below, so bad input
+fails early with a ``ValueError`` that names the argument and the problem (NaN, inf,
+non-positive values where a logarithm is taken, mismatched lengths, too few points, a
+constant x) instead of surfacing later as a silent NaN or a SciPy warning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def as_float_array(value: Any, name: str) -> np.ndarray:
+    """Return ``value`` as a 1-D float64 array of finite numbers, or raise ``ValueError``."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {type(value).__name__}: {exc}") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN (at index {int(np.flatnonzero(np.isnan(arr))[0])})")
+    if np.isinf(arr).any():
+        raise ValueError(f"{name} contains inf (at index {int(np.flatnonzero(np.isinf(arr))[0])})")
+    return arr
+
+
+def check_positive(arr: np.ndarray, name: str, why: str = "its logarithm is taken") -> None:
+    """Raise ``ValueError`` unless every value is > 0."""
+    bad = np.flatnonzero(arr <= 0)
+    if bad.size:
+        raise ValueError(f"{name} must be positive ({why}); got {arr[bad[0]]!r} at index {int(bad[0])}")
+
+
+def check_same_length(**arrays: np.ndarray) -> int:
+    """Raise ``ValueError`` unless all arrays have the same length; return it."""
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        desc = ", ".join(f"len({k})={v}" for k, v in lengths.items())
+        raise ValueError(f"mismatched lengths: {desc}")
+    return next(iter(lengths.values()))
+
+
+def check_enough_points(n: int, n_params: int, what: str) -> None:
+    """Raise ``ValueError`` when there are fewer points than free parameters."""
+    if n < n_params:
+        raise ValueError(f"{what} has {n_params} free parameters but only {n} points were given")
+
+
+def check_not_constant(arr: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` when all values are equal (the fit would be unidentifiable)."""
+    if np.ptp(arr) == 0:
+        raise ValueError(f"{name} is constant (all values equal {arr[0]!r}); a fit needs it to vary")
+
+
+def check_in_range(arr: np.ndarray, name: str, lo: float, hi: float, *, lo_open: bool = False,
+                   hi_open: bool = False) -> None:
+    """Raise ``ValueError`` unless lo <= arr <= hi (strict where ``*_open``)."""
+    below = arr <= lo if lo_open else arr < lo
+    above = arr >= hi if hi_open else arr > hi
+    bad = np.flatnonzero(below | above)
+    if bad.size:
+        lb, rb = ("(" if lo_open else "["), (")" if hi_open else "]")
+        raise ValueError(f"{name} must lie in {lb}{lo}, {hi}{rb}; got {arr[bad[0]]!r} at index {int(bad[0])}")

@@ -1,0 +1,160 @@
+"""Does a fitted law extrapolate? Hold points out, refit, predict them, grade the error.
+
+- :func:`leave_one_out`: refit without each point in turn and predict it.
+- :func:`leave_largest_out`: refit without the ``n_out`` largest-scale points and predict them:
+  the honest test of a scaling law, which is only ever used to extrapolate upward.
+- :func:`extrapolate`: fit all points, predict a named target scale with a confidence band,
+  and attach the leave-largest-out check so the prediction carries a trust grade.
+
+The trust grade is from the *worst* (largest) relative error |predicted - observed| / |observed|
+over the held-out points: ``high`` below 5%, ``medium`` below 10%, else ``low``. The worst case
+rather than the mean because one bad extrapolation is exactly what the check exists to expose.
+
+``fit`` is any fitter of this package called as ``fit(*x, y, **fit_kwargs)``, where ``x`` is one
+array (e.g. model sizes for ``fit_power_law``) or a tuple of arrays (``(N, D)`` for
+``fit_chinchilla``); "largest" is by the first array unless ``order_by`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ._result import FitResult
+from ._validate import as_float_array, check_same_length
+
+TRUST_HIGH = 0.05
+TRUST_MEDIUM = 0.10
+
+
+def trust_grade(relative_error: float) -> str:
+    """"high" (< 5%), "medium" (< 10%) or "low" (else, including NaN) for a relative error."""
+    if not relative_error < TRUST_MEDIUM:
+        return "low"
+    return "high" if relative_error < TRUST_HIGH else "medium"
+
+
+@dataclass
+class ExtrapolationCheck:
+    """Held-out predictions: ``x`` (tuple of held-out inputs), ``observed``, ``predicted``,
+    ``errors`` (relative), ``max_error``, ``mean_error`` and ``trust`` (from ``max_error``)."""
+
+    kind: str
+    held_out: np.ndarray
+    observed: np.ndarray
+    predicted: np.ndarray
+    x: tuple[np.ndarray, ...] = field(default_factory=tuple)
+
+    @property
+    def errors(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.abs(self.predicted - self.observed) / np.abs(self.observed)
+
+    @property
+    def max_error(self) -> float:
+        return float(np.max(self.errors))
+
+    @property
+    def mean_error(self) -> float:
+        return float(np.mean(self.errors))
+
+    @property
+    def trust(self) -> str:
+        return trust_grade(self.max_error)
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+
+        return {"kind": self.kind, "held_out": self.held_out.tolist(),
+                "x": [[clean(v) for v in a] for a in self.x],
+                "observed": [clean(v) for v in self.observed], "predicted": [clean(v) for v in self.predicted],
+                "errors": [clean(v) for v in self.errors], "max_error": clean(self.max_error),
+                "mean_error": clean(self.mean_error), "trust": self.trust}
+
+
+def _inputs(x: Any, y: Any) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    xs = tuple(x) if isinstance(x, (tuple, list)) and len(x) and np.ndim(x[0]) == 1 else (x,)
+    xs = tuple(as_float_array(v, f"x[{i}]") for i, v in enumerate(xs))
+    y = as_float_array(y, "y")
+    check_same_length(y=y, **{f"x{i}": v for i, v in enumerate(xs)})
+    return xs, y
+
+
+def _held_out(kind: str, fit: Callable[..., FitResult], xs, y, groups: Sequence[np.ndarray],
+              fit_kwargs: dict[str, Any]) -> ExtrapolationCheck:
+    preds, held = [], []
+    for out in groups:
+        keep = np.ones(len(y), bool)
+        keep[out] = False
+        res = fit(*(v[keep] for v in xs), y[keep], **fit_kwargs)
+        preds.append(res.predict(*(v[out] for v in xs)))
+        held.append(out)
+    held_idx = np.concatenate(held)
+    return ExtrapolationCheck(kind=kind, held_out=held_idx, observed=y[held_idx],
+                              predicted=np.concatenate(preds), x=tuple(v[held_idx] for v in xs))
+
+
+def leave_one_out(fit: Callable[..., FitResult], x: Any, y: Any, **fit_kwargs: Any) -> ExtrapolationCheck:
+    """Refit without each point in turn and predict it; ``.trust`` grades the worst error."""
+    xs, y = _inputs(x, y)
+    return _held_out("leave_one_out", fit, xs, y, [np.array([i]) for i in range(len(y))], fit_kwargs)
+
+
+def leave_largest_out(fit: Callable[..., FitResult], x: Any, y: Any, n_out: int = 1,
+                      order_by: Any = None, **fit_kwargs: Any) -> ExtrapolationCheck:
+    """Refit without the ``n_out`` points of largest scale (``order_by``, default the first x
+    array; ties all held out together) and predict them; ``.trust`` grades the worst error."""
+    xs, y = _inputs(x, y)
+    if not (isinstance(n_out, (int, np.integer)) and 1 <= n_out < len(y)):
+        raise ValueError(f"n_out must be an integer in [1, {len(y) - 1}], got {n_out!r}")
+    key = xs[0] if order_by is None else as_float_array(order_by, "order_by")
+    check_same_length(y=y, order_by=key)
+    threshold = np.sort(key)[-n_out]
+    out = np.flatnonzero(key >= threshold)
+    if len(out) >= len(y):
+        raise ValueError("leave_largest_out would hold out every point (all scales are equal)")
+    return _held_out("leave_largest_out", fit, xs, y, [out], fit_kwargs)
+
+
+@dataclass
+class Extrapolation:
+    """A prediction at a named ``target`` with a confidence band (``ci``, parameter uncertainty by
+    the delta method) and the ``check`` (leave-largest-out) whose ``trust`` grades it."""
+
+    name: str
+    target: tuple[float, ...]
+    value: float
+    ci: tuple[float, float]
+    level: float
+    fit: FitResult
+    check: ExtrapolationCheck
+
+    @property
+    def trust(self) -> str:
+        return self.check.trust
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "target": list(self.target), "value": self.value, "ci": list(self.ci),
+                "level": self.level, "trust": self.trust, "fit": self.fit.to_dict(), "check": self.check.to_dict()}
+
+
+def extrapolate(fit: Callable[..., FitResult], x: Any, y: Any, target: Any, name: str = "target",
+                level: float = 0.95, n_out: int = 1, **fit_kwargs: Any) -> Extrapolation:
+    """Fit all points and predict ``target`` (a scale, or a tuple for multi-input laws) with a
+    ``level`` confidence band; grade it by a leave-largest-out check on the same data."""
+    xs, y = _inputs(x, y)
+    tgt = tuple(float(t) for t in np.atleast_1d(np.asarray(target, dtype=float)))
+    if len(tgt) != len(xs):
+        raise ValueError(f"target has {len(tgt)} coordinate(s) but the law takes {len(xs)} input(s)")
+    if not all(math.isfinite(t) for t in tgt):
+        raise ValueError(f"target must be finite, got {target!r}")
+    res = fit(*xs, y, **fit_kwargs)
+    value = float(res.predict(*tgt))
+    lo, hi = res.predict_interval(*(np.array([t]) for t in tgt), level=level)
+    check = leave_largest_out(fit, xs if len(xs) > 1 else xs[0], y, n_out=n_out, **fit_kwargs)
+    return Extrapolation(name=name, target=tgt, value=value, ci=(float(lo[0]), float(hi[0])), level=level,
+                         fit=res, check=check)
