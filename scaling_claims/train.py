@@ -1,0 +1,252 @@
+"""``train(spec) -> RunResult``: one training run, a pure function of the spec.
+
+What it does, in order:
+
+1. Validates the spec against this machine and the task (``ValueError`` for an invalid spec:
+   unknown task or option, device not present, model/task mismatch, unknown evaluator).
+2. Seeds model initialisation from ``spec.seed`` inside ``torch.random.fork_rng`` (the
+   caller's global RNG state is left untouched); data come from ``spec.data.seed`` alone.
+3. Trains with AdamW (fused where this torch supports it; weight decay on matrices only, as
+   in nanoGPT), linear warmup then cosine decay to ``min_lr_frac * lr`` or a constant LR,
+   gradient-norm clipping, for the number of steps the budget gives (rounded up).
+4. Every ``eval_every`` steps (0: about 10 times per run) appends a curve point with the
+   mean training loss since the previous point and the held-out loss on fixed batches.
+5. Checks the loss every few steps (no per-step ``.item()``): a NaN/inf loss, or a windowed
+   mean loss above ``DIVERGENCE_FACTOR`` times the first window's, ends the run with status
+   ``"failed"`` and the reason; any other exception during training does too. ``train``
+   never raises for a training failure.
+6. Runs the spec's evaluators (``scaling_claims.evals``) and records everything.
+
+It does not change torch's global thread count (executors decide that). On CPU the same
+spec gives bit-identical numbers. ``wall_time_s`` spans model construction to the end of the
+evaluations, with the device synchronised before the clock is read.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import evals as evals_mod
+from .data import Task, make_task
+from .data.base import Batch
+from .device import autocast, check_dtype, environment, resolve_device, synchronize
+from .flops import flops_per_token, param_counts
+from .models import build_model
+from .specs import Budget, ModelSpec, OptimSpec, RunResult, RunSpec
+
+# A run whose windowed mean training loss exceeds this multiple of its first window's mean
+# loss has diverged: a healthy run's loss falls below its initial value and stays there.
+DIVERGENCE_FACTOR = 2.0
+# Loss checks (NaN/inf, divergence) happen at least this often, in steps.
+CHECK_EVERY = 25
+# Curve points average the training loss over at most this many most recent steps.
+TRAIN_LOSS_WINDOW = 50
+
+
+class TrainingFailure(Exception):
+    """Raised inside the loop when a run fails; ``train`` turns it into status "failed"."""
+
+
+def check_compatible(model: ModelSpec, task: Task) -> None:
+    """``ValueError`` unless ``model`` can train on ``task``."""
+    if model.arch == "gpt":
+        if task.kind != "lm":
+            raise ValueError(f"a gpt model needs a sequence task; {task.name!r} is {task.kind!r} (use arch='mlp')")
+        if task.vocab_size > model.vocab_size:
+            raise ValueError(f"task {task.name!r} has vocab {task.vocab_size} > model vocab_size={model.vocab_size}")
+        if task.seq_len > model.ctx:
+            raise ValueError(f"task {task.name!r} sequences have length {task.seq_len} > model ctx={model.ctx}")
+    else:
+        if task.kind != "classify":
+            raise ValueError(f"an mlp model needs a classification task; {task.name!r} is {task.kind!r}")
+        if model.d_in != task.d_in or model.d_out < task.n_classes:
+            raise ValueError(
+                f"mlp shape d_in={model.d_in}, d_out={model.d_out} does not fit task {task.name!r} "
+                f"(d_in={task.d_in}, n_classes={task.n_classes})"
+            )
+
+
+def tokens_per_step(spec: RunSpec, task: Task) -> int:
+    return spec.optim.batch_size * task.tokens_per_example
+
+
+def run_flops_per_token(model: ModelSpec, task: Task) -> float:
+    """FLOPs per token at the task's sequence length (see ``scaling_claims.flops``)."""
+    return flops_per_token(model, task.seq_len if model.arch == "gpt" else None)
+
+
+def budget_steps(budget: Budget, per_step_tokens: int, fpt: float) -> int:
+    """Whole optimiser steps for ``budget`` (tokens and FLOPs rounded up to a full step)."""
+    if budget.steps is not None:
+        return int(budget.steps)
+    if budget.tokens is not None:
+        return max(1, math.ceil(budget.tokens / per_step_tokens))
+    return max(1, math.ceil(budget.flops / (fpt * per_step_tokens)))
+
+
+def lr_multiplier(step: int, optim: OptimSpec, total_steps: int) -> float:
+    """LR factor at 0-based ``step``: linear warmup over ``warmup_steps``, then cosine from 1 to
+    ``min_lr_frac`` at the last step, or constant 1."""
+    if step < optim.warmup_steps:
+        return (step + 1) / optim.warmup_steps
+    if optim.schedule == "constant":
+        return 1.0
+    span = max(1, total_steps - optim.warmup_steps - 1)
+    progress = min(1.0, (step - optim.warmup_steps) / span)
+    return optim.min_lr_frac + (1 - optim.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """nanoGPT's split: weight decay on parameters with >= 2 dims, none on biases/LayerNorms."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def make_optimizer(model: nn.Module, optim: OptimSpec, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW, fused on this device when torch supports it (else the foreach implementation)."""
+    kwargs = dict(lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps)
+    try:
+        return torch.optim.AdamW(param_groups(model, optim.weight_decay), fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(param_groups(model, optim.weight_decay), **kwargs)
+
+
+def eval_loss(model: nn.Module, task: Task, batches: list[Batch], dtype: str, device: torch.device) -> float:
+    """Mean held-out loss over fixed batches (each batch weighted by its counted targets)."""
+    was = model.training
+    model.eval()
+    total = torch.zeros((), dtype=torch.float64, device="cpu")
+    count = 0.0
+    with torch.no_grad():
+        for b in batches:
+            with autocast(device.type, dtype):
+                logits = model(b.x)
+            n = float(b.mask.sum()) if b.mask is not None else float(b.y.numel())
+            total += task.loss(logits, b).double().cpu() * n
+            count += n
+    model.train(was)
+    return float(total / count)
+
+
+def validate(spec: RunSpec) -> tuple[torch.device, Task, int]:
+    """Check ``spec`` and build its task; returns (device, task, steps). ``ValueError`` if invalid."""
+    if not isinstance(spec, RunSpec):
+        raise ValueError(f"train needs a RunSpec, got {type(spec).__name__}")
+    device = torch.device(resolve_device(spec.device))
+    check_dtype(spec.device, spec.dtype)
+    task = make_task(spec.data, ctx=spec.model.ctx)
+    check_compatible(spec.model, task)
+    if spec.eval_every < 0 or spec.eval_batches < 1:
+        raise ValueError("RunSpec: eval_every must be >= 0 and eval_batches >= 1")
+    if not spec.optim.grad_clip >= 0 or not 0 <= spec.optim.min_lr_frac <= 1:
+        raise ValueError("OptimSpec: grad_clip must be >= 0 and min_lr_frac in [0, 1]")
+    for ev in spec.evals:
+        evals_mod.resolve(ev.name)
+    steps = budget_steps(spec.budget, tokens_per_step(spec, task), run_flops_per_token(spec.model, task))
+    return device, task, steps
+
+
+def check_window(losses: list[torch.Tensor], first_mean: float | None, step: int) -> float:
+    """Mean of the window's losses; ``TrainingFailure`` on NaN/inf or divergence."""
+    window = torch.stack(losses).float()
+    if not bool(torch.isfinite(window).all()):
+        bad = int((~torch.isfinite(window)).nonzero()[0, 0])
+        raise TrainingFailure(f"non-finite training loss at step {step - len(losses) + bad + 1}")
+    mean = float(window.mean())
+    if first_mean is not None and mean > DIVERGENCE_FACTOR * first_mean:
+        raise TrainingFailure(
+            f"diverged: mean training loss {mean:.4g} over steps {step - len(losses) + 1}-{step} exceeds "
+            f"{DIVERGENCE_FACTOR}x the first window's {first_mean:.4g}"
+        )
+    return mean
+
+
+def train(spec: RunSpec) -> RunResult:
+    """Train the run ``spec`` describes and return its ``RunResult`` (see module docstring)."""
+    device, task, steps = validate(spec)
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(spec.seed)
+        return _train(spec, device, task, steps)
+
+
+def _train(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunResult:
+    per_step = tokens_per_step(spec, task)
+    fpt = run_flops_per_token(spec.model, task)
+    eval_every = spec.eval_every or max(1, steps // 10)
+    result = RunResult(
+        key=spec.key(),
+        spec=spec.to_dict(),
+        status="ok",
+        params=param_counts(spec.model),
+        flops_per_token=fpt,
+        env={**environment(spec.device, spec.dtype), "data": task.info},
+    )
+    synchronize(device)
+    t0 = time.perf_counter()
+    model = build_model(spec.model).to(device)
+    opt = make_optimizer(model, spec.optim, device)
+    eval_batches = [b.to(device) for b in task.eval_batches(spec.eval_batches, spec.optim.batch_size)]
+    since_point: list[torch.Tensor] = []  # losses since the last curve point (device tensors)
+    since_check: list[torch.Tensor] = []
+    first_mean: float | None = None
+    done = 0
+    try:
+        model.train()
+        for step in range(steps):
+            lr = spec.optim.lr * lr_multiplier(step, spec.optim, steps)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            batch = task.train_batch(step, spec.optim.batch_size).to(device)
+            with autocast(device.type, spec.dtype):
+                logits = model(batch.x)
+            loss = task.loss(logits, batch)
+            loss.backward()
+            if spec.optim.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), spec.optim.grad_clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            done = step + 1
+            since_point.append(loss.detach())
+            since_check.append(loss.detach())
+            point = done % eval_every == 0 or done == steps
+            if point or len(since_check) >= CHECK_EVERY:
+                mean = check_window(since_check, first_mean, done)
+                if first_mean is None:
+                    first_mean = mean
+                since_check = []
+            if point:
+                window = torch.stack(since_point[-TRAIN_LOSS_WINDOW:]).float().mean()
+                result.curve.append(
+                    {
+                        "step": done,
+                        "tokens": done * per_step,
+                        "flops": float(done * per_step * fpt),
+                        "lr": lr,
+                        "train_loss": float(window),
+                        "eval_loss": eval_loss(model, task, eval_batches, spec.dtype, device),
+                    }
+                )
+                since_point = []
+                if not math.isfinite(result.curve[-1]["eval_loss"]):
+                    raise TrainingFailure(f"non-finite held-out loss at step {done}")
+    except TrainingFailure as exc:
+        result.status, result.failure = "failed", str(exc)
+    except Exception as exc:  # a training failure (e.g. out of memory) is recorded, never raised
+        result.status, result.failure = "failed", f"{type(exc).__name__} at step {done + 1}: {exc}"
+    result.steps = done
+    result.tokens = done * per_step
+    result.flops = float(result.tokens * fpt)
+    if result.ok:
+        result.final_train_loss = result.curve[-1]["train_loss"]
+        result.final_eval_loss = result.curve[-1]["eval_loss"]
+        result.metrics = evals_mod.run_evals(model, task, spec, device)
+    synchronize(device)
+    result.wall_time_s = time.perf_counter() - t0
+    return result
