@@ -10,7 +10,7 @@ import torch
 from scaling_claims.flops import flops_per_token
 from scaling_claims.models import build_model
 from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunResult, RunSpec
-from scaling_claims.train import DIVERGENCE_FACTOR, budget_steps, lr_multiplier, train
+from scaling_claims.train import DIVERGENCE_FACTOR, TrainingFailure, budget_steps, check_window, lr_multiplier, train
 
 TINY = ModelSpec(n_layer=2, d_model=32, n_head=4, ctx=32)
 
@@ -108,8 +108,16 @@ def test_nan_loss_fails_the_run_with_reason():
     assert r.steps < 60  # stopped at the failing check, not run to the end
 
 
-def test_divergence_factor_is_documented_and_sane():
-    assert DIVERGENCE_FACTOR > 1.0
+def test_divergence_check():
+    # A finite loss that climbs past DIVERGENCE_FACTOR x the first window's mean is divergence;
+    # one that stays below it is not (a noisy but healthy run).
+    ok = [torch.tensor(v) for v in (3.0, 3.2, 2.9)]
+    assert check_window(ok, first_mean=5.5, step=3) == pytest.approx(3.0333, rel=1e-4)
+    high = [torch.tensor(DIVERGENCE_FACTOR * 5.5 + 0.1)] * 3
+    with pytest.raises(TrainingFailure, match="diverged"):
+        check_window(high, first_mean=5.5, step=30)
+    with pytest.raises(TrainingFailure, match="non-finite training loss at step 29"):
+        check_window([torch.tensor(1.0), torch.tensor(float("inf")), torch.tensor(1.0)], None, 30)
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ def _load(path: str, size: int, mtime: float) -> tuple[torch.Tensor, str]:
 
 
 def make_textfile_task(
-    path: Any, seed: int, seq_len: int, train_bytes: int | None = None, valid_frac: float = 0.1
+    seed: int, seq_len: int, path: Any = None, train_bytes: int | None = None, valid_frac: float = 0.1
 ) -> ByteCorpusTask:
     if not isinstance(path, str) or not path:
         raise ValueError("the 'textfile' task needs option path='<file>'")
