@@ -1,0 +1,135 @@
+"""Claim plots (matplotlib, Agg backend, no display needed).
+
+Three shapes cover the claims; each saves a PNG and returns its path:
+
+- :func:`scaling_plot`: log-log data, the fitted law, its extrapolation (dashed, beyond the
+  fitted range), held-out points, and the paper's law (dotted) where it applies;
+- :func:`threshold_plot`: one or more curves with a marked threshold (a vertical line: the
+  interpolation threshold p = n, a training length L) and an optional theory curve;
+- :func:`grouped_plot`: several labelled curves on shared axes (per encoding, per answer
+  length, per metric).
+
+Every plot has axis labels, a title, a legend and log scales where asked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _xy(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    xa, ya = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    if xa.size != ya.size or xa.size == 0:
+        raise ValueError(f"x and y must be non-empty and of equal length, got {xa.size} and {ya.size}")
+    return xa, ya
+
+
+def scaling_plot(path: str | Path, x: Any, y: Any, *, fit: Any = None, extrapolate_to: float | None = None,
+                 paper_law: tuple[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+                 held_out: tuple[Any, Any] | None = None, yerr: Any = None,
+                 xlabel: str = "x", ylabel: str = "y", title: str = "", fit_label: str = "fit",
+                 logy: bool = True) -> Path:
+    """Log-log scaling plot: points, ``fit.predict`` over the data (solid) and on to
+    ``extrapolate_to`` (dashed), ``held_out`` points (not used in the fit), ``paper_law``
+    as ``(label, f)`` (dotted)."""
+    xa, ya = _xy(x, y)
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    ax.errorbar(xa, ya, yerr=yerr, fmt="o", color="C0", label="measured", zorder=3)
+    lo, hi = float(xa.min()), float(xa.max())
+    if held_out is not None:
+        hx, hy = _xy(*held_out)
+        ax.plot(hx, hy, "s", color="C3", label="held out", zorder=3)
+        hi = max(hi, float(hx.max()))
+    if fit is not None:
+        grid = np.geomspace(lo, float(xa.max()), 100)
+        ax.plot(grid, fit.predict(grid), "-", color="C1", label=fit_label)
+        if extrapolate_to is not None and extrapolate_to > xa.max():
+            ext = np.geomspace(float(xa.max()), float(extrapolate_to), 50)
+            ax.plot(ext, fit.predict(ext), "--", color="C1", label="extrapolation")
+            hi = max(hi, float(extrapolate_to))
+    if paper_law is not None:
+        label, f = paper_law
+        grid = np.geomspace(lo, hi, 100)
+        ax.plot(grid, f(grid), ":", color="C2", label=label)
+    ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def threshold_plot(path: str | Path, curves: Mapping[str, tuple[Any, Any]], *, threshold: float | None = None,
+                   threshold_label: str = "threshold", theory: tuple[str, Any, Any] | None = None,
+                   band: Mapping[str, tuple[Any, Any, Any]] | None = None,
+                   xlabel: str = "x", ylabel: str = "y", title: str = "",
+                   logx: bool = True, logy: bool = True) -> Path:
+    """Curves ``{label: (x, y)}`` with a vertical line at ``threshold``, an optional theory
+    curve ``(label, x, y)`` and optional shaded bands ``{label: (x, lo, hi)}`` (seed spread)."""
+    if not curves:
+        raise ValueError("threshold_plot needs at least one curve")
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    for i, (label, (x, y)) in enumerate(curves.items()):
+        xa, ya = _xy(x, y)
+        ax.plot(xa, ya, "o-", color=f"C{i}", label=label, ms=4)
+    for i, (label, (x, lo, hi)) in enumerate((band or {}).items()):
+        ax.fill_between(np.asarray(x, float), np.asarray(lo, float), np.asarray(hi, float), alpha=0.2,
+                        color=f"C{i}", label=label)
+    if theory is not None:
+        label, tx, ty = theory
+        ax.plot(np.asarray(tx, float), np.asarray(ty, float), "k--", label=label)
+    if threshold is not None:
+        ax.axvline(threshold, color="gray", ls=":", label=threshold_label)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def grouped_plot(path: str | Path, groups: Mapping[str, tuple[Any, Any]], *, xlabel: str = "x",
+                 ylabel: str = "y", title: str = "", logx: bool = False, logy: bool = False,
+                 hline: tuple[str, float] | None = None, styles: Sequence[str] | None = None) -> Path:
+    """Several labelled curves ``{label: (x, y)}``; ``hline`` = ``(label, y)`` draws a reference level."""
+    if not groups:
+        raise ValueError("grouped_plot needs at least one group")
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    for i, (label, (x, y)) in enumerate(groups.items()):
+        xa, ya = _xy(x, y)
+        ax.plot(xa, ya, (styles[i] if styles else "o-"), color=f"C{i}", label=label, ms=4)
+    if hline is not None:
+        ax.axhline(hline[1], color="gray", ls=":", label=hline[0])
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return _save(fig, path)

@@ -1,0 +1,144 @@
+"""``ClaimRecord``: what one claim test measured, beside what the paper said, and the verdict.
+
+One record per claim (a parametrized test gives one record per parameter set). The fields
+are DESIGN.md's: claim id, paper, the paper's value, measured value with CI, tolerance and its
+written justification, verdict, parameter-count convention, device, dtype, torch version,
+seeds, budget, wall time, plus free notes, the individual checks and the artifact paths.
+
+Verdicts (``VERDICTS``):
+
+- ``"confirmed"``: the test passed: every assertion about the claim held;
+- ``"refuted"``: an assertion about the claim failed (``AssertionError``), or the test was
+  a strict xfail declared at run time (a claim expected not to hold, and it did not);
+- ``"inconclusive"``: the test errored for another reason, was skipped, or never decided.
+
+The verdict is set by ``scaling_claims.claims_plugin`` from the test's real outcome, never
+by the test itself. Records round-trip through JSON (``to_json`` / ``from_json``,
+``save`` / ``load``); non-finite floats are written as ``null``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIRMED = "confirmed"
+REFUTED = "refuted"
+INCONCLUSIVE = "inconclusive"
+VERDICTS = (CONFIRMED, REFUTED, INCONCLUSIVE)
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def safe_id(claim_id: str) -> str:
+    """A file-system-safe form of ``claim_id`` (used for ``artifacts/<id>/`` and record files)."""
+    if not isinstance(claim_id, str) or not claim_id.strip():
+        raise ValueError(f"a claim id must be a non-empty string, got {claim_id!r}")
+    return _SAFE_ID.sub("_", claim_id.strip()).strip("_") or "claim"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: numpy scalars/arrays to Python, non-finite floats to None, tuples to lists."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+@dataclass
+class ClaimRecord:
+    """One claim's record. Only ``claim_id`` is required; everything else has a neutral default.
+
+    ``paper_value`` and ``measured`` are numbers (or, for orderings and qualitative claims, a
+    short text such as "ALiBi < RoPE"); ``ci`` is the measured value's (lo, hi) interval and
+    ``ci_level`` its level. ``tolerance`` says what counts as agreement ("[0.03, 0.30]",
+    "+-0.02", ">= 3x"), ``justification`` why that tolerance is honest. ``checks`` holds each
+    assertion's ``Check.to_dict()``. ``outcome`` is pytest's outcome of the test
+    ("passed", "failed", "xfailed", "xpassed", "error", "skipped").
+    """
+
+    claim_id: str
+    paper: str = ""
+    claim: str = ""
+    quantity: str = ""
+    paper_value: Any = None
+    measured: Any = None
+    ci: tuple[float, float] | None = None
+    ci_level: float | None = None
+    tolerance: str = ""
+    justification: str = ""
+    verdict: str = INCONCLUSIVE
+    param_convention: str = ""
+    device: str = ""
+    dtype: str = ""
+    torch_version: str = ""
+    seeds: list[int] = field(default_factory=list)
+    budget: str = ""
+    wall_time_s: float | None = None
+    run_wall_time_s: float | None = None
+    notes: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    outcome: str = ""
+    nodeid: str = ""
+
+    def __post_init__(self) -> None:
+        safe_id(self.claim_id)  # validates
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if self.ci is not None:
+            if len(self.ci) != 2:
+                raise ValueError(f"ci must be a (lo, hi) pair, got {self.ci!r}")
+            lo, hi = (None if v is None else float(v) for v in self.ci)
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"ci must have lo <= hi, got {self.ci!r}")
+            self.ci = (lo, hi)
+        self.seeds = [int(s) for s in self.seeds]
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(dataclasses.asdict(self))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ClaimRecord":
+        if not isinstance(d, dict) or "claim_id" not in d:
+            raise ValueError("a claim record needs a dict with at least 'claim_id'")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown claim record fields: {sorted(unknown)}")
+        kw = dict(d)
+        if kw.get("ci") is not None:
+            kw["ci"] = tuple(kw["ci"])
+        return cls(**kw)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ClaimRecord":
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the record as JSON (atomically: a temp file renamed into place)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ClaimRecord":
+        return cls.from_json(Path(path).read_text())
