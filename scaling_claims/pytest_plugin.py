@@ -124,24 +124,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def resolve_device(requested: str) -> str:
-    """'auto' -> mps, then cuda, then cpu; an explicit device must be available."""
-    try:  # the training engine's own resolution, when present
-        from .device import resolve_device as engine_resolve  # type: ignore[attr-defined]
-    except ImportError:
-        engine_resolve = None
-    if engine_resolve is not None:
-        return str(engine_resolve(requested))
-    import torch
+    """'auto' -> mps, then cuda, then cpu (``scaling_claims.device.resolve_device``); a device
+    this machine lacks is a usage error, not a silent fallback."""
+    from .device import resolve_device as engine_resolve
 
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = bool(mps is not None and mps.is_available())
-    if requested == "auto":
-        return "mps" if has_mps else ("cuda" if torch.cuda.is_available() else "cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise pytest.UsageError("--device cuda: no CUDA device is available")
-    if requested == "mps" and not has_mps:
-        raise pytest.UsageError("--device mps: MPS is not available")
-    return requested
+    try:
+        return str(engine_resolve(requested))
+    except ValueError as err:
+        raise pytest.UsageError(f"--device {requested}: {err}") from None
 
 
 class Sweeper:

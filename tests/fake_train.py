@@ -53,3 +53,23 @@ def raising_train(spec: RunSpec) -> RunResult:
     """A trainer that raises (a bug or an out-of-memory): the cache records it as failed."""
     _log(spec)
     raise RuntimeError("out of memory (simulated)")
+
+
+def counted_real_train(spec: RunSpec) -> RunResult:
+    """The real ``scaling_claims.train.train``, with ``start``/``done`` lines ``<event> <pid> <key>``
+    appended to ``$TRAIN_EVENTS``: proof of how often each spec was really trained."""
+    from scaling_claims.train import train
+
+    path = os.environ["TRAIN_EVENTS"]
+
+    def event(name: str) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"{name} {os.getpid()} {spec.key()}\n".encode())
+        finally:
+            os.close(fd)
+
+    event("start")
+    result = train(spec)
+    event("done")
+    return result
