@@ -36,7 +36,7 @@ def check_positive(arr: np.ndarray, name: str, why: str = "its logarithm is take
     """Raise ``ValueError`` unless every value is > 0."""
     bad = np.flatnonzero(arr <= 0)
     if bad.size:
-        raise ValueError(f"{name} must be positive ({why}); got {arr[bad[0]]!r} at index {int(bad[0])}")
+        raise ValueError(f"{name} must be positive ({why}); got {float(arr[bad[0]])!r} at index {int(bad[0])}")
 
 
 def check_same_length(**arrays: np.ndarray) -> int:
@@ -57,7 +57,7 @@ def check_enough_points(n: int, n_params: int, what: str) -> None:
 def check_not_constant(arr: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` when all values are equal (the fit would be unidentifiable)."""
     if np.ptp(arr) == 0:
-        raise ValueError(f"{name} is constant (all values equal {arr[0]!r}); a fit needs it to vary")
+        raise ValueError(f"{name} is constant (all values equal {float(arr[0])!r}); a fit needs it to vary")
 
 
 def check_in_range(arr: np.ndarray, name: str, lo: float, hi: float, *, lo_open: bool = False,
@@ -68,4 +68,4 @@ def check_in_range(arr: np.ndarray, name: str, lo: float, hi: float, *, lo_open:
     bad = np.flatnonzero(below | above)
     if bad.size:
         lb, rb = ("(" if lo_open else "["), (")" if hi_open else "]")
-        raise ValueError(f"{name} must lie in {lb}{lo}, {hi}{rb}; got {arr[bad[0]]!r} at index {int(bad[0])}")
+        raise ValueError(f"{name} must lie in {lb}{lo}, {hi}{rb}; got {float(arr[bad[0]])!r} at index {int(bad[0])}")

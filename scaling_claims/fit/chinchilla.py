@@ -194,9 +194,9 @@ def _validated(N, D, L):
     check_same_length(N=N, D=D, L=L)
     for arr, name in ((N, "N"), (D, "D"), (L, "L")):
         check_positive(arr, name)
+    check_enough_points(len(N), 5, "the Chinchilla law E + A/N**alpha + B/D**beta")
     check_not_constant(N, "N")
     check_not_constant(D, "D")
-    check_enough_points(len(N), 5, "the Chinchilla law E + A/N**alpha + B/D**beta")
     return N, D, L
 
 

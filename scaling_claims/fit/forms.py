@@ -29,8 +29,8 @@ def _pair(x, y, x_name: str, y_name: str, n_params: int, what: str) -> tuple[np.
     x = as_float_array(x, x_name)
     y = as_float_array(y, y_name)
     check_same_length(**{x_name: x, y_name: y})
-    check_not_constant(x, x_name)
     check_enough_points(len(x), n_params, what)
+    check_not_constant(x, x_name)
     return x, y
 
 

@@ -32,8 +32,8 @@ def _validated(x, y, n_params: int, what: str, x_name: str = "x", y_name: str = 
     check_same_length(**{x_name: x, y_name: y})
     check_positive(x, x_name)
     check_positive(y, y_name)
-    check_not_constant(x, x_name)
     check_enough_points(len(x), n_params, what)
+    check_not_constant(x, x_name)
     return x, y
 
 
@@ -121,7 +121,7 @@ def _fit_with_offset(x, y, *, level: float, kind: str, names: tuple[str, str, st
 
     start = _profile_start(xs, y)
     sol = optimize.least_squares(resid, start, jac=jac, bounds=([-np.inf, -np.inf, 0.0], np.inf),
-                                 method="trf", x_scale="jac")
+                                 method="trf", x_scale="jac", xtol=1e-14, ftol=1e-14, gtol=1e-14)
     ts = sol.x
     # back to unnormalised coordinates: log coef = log coef' + exponent * log x0
     T = np.array([[1.0, math.log(x0), 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
