@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fake_train import diverging_train, fake_train, raising_train
 from scaling_claims.cache import ENV_VAR, RunCache, default_cache_dir, resolve_cache_dir
@@ -185,3 +187,22 @@ def test_concurrent_ensure_trains_each_spec_once(tmp_path, train_log, monkeypatc
         t.join(30)
     keys = trained_keys(train_log)
     assert sorted(keys) == sorted(s.key() for s in specs)
+
+
+finite_or_not = st.floats(allow_nan=True, allow_infinity=True)
+metric_values = st.one_of(finite_or_not, st.integers(-10**12, 10**12), st.lists(finite_or_not, max_size=4),
+                          st.text(max_size=8), st.none())
+
+
+@settings(max_examples=30)
+@given(metrics=st.dictionaries(st.text(min_size=1, max_size=12), metric_values, max_size=5),
+       loss=finite_or_not, wall=st.floats(0, 1e6))
+def test_any_result_roundtrips_through_the_cache(tmp_path_factory, metrics, loss, wall):
+    """Whatever numbers a run produces (NaN and inf included), the record reads back equal."""
+    cache = RunCache(tmp_path_factory.mktemp("rt"))
+    res = fake_train(spec())
+    res.metrics, res.final_eval_loss, res.wall_time_s = metrics, loss, wall
+    back = cache.get(cache.put(res).key)
+    assert back is not None
+    # NaN != NaN, so compare the canonical JSON text of both
+    assert json.dumps(back.to_dict(), sort_keys=True) == json.dumps(as_stored(res).to_dict(), sort_keys=True)

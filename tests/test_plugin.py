@@ -98,7 +98,7 @@ def test_cache_dir_defaults_to_the_environment_variable(pytester, env):
         def test_root(run_cache):
             assert str(run_cache.root) == {str(env / "env-cache")!r}
     """)
-    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+    pytester.runpytest_inprocess().assert_outcomes(passed=1)
 
 
 @pytest.mark.parametrize("args, message", [(["--budget", "0"], "--budget must be a positive"),
@@ -108,7 +108,7 @@ def test_cache_dir_defaults_to_the_environment_variable(pytester, env):
                                             (["--executor", "ray"], "invalid choice")])
 def test_bad_options_are_usage_errors(pytester, env, args, message):
     pytester.makepyfile("def test_x():\n    pass\n")
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest_inprocess(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
 
@@ -137,7 +137,7 @@ def test_bench():
                                                        (["-m", "bench"], 1, 3), (["-m", "slow or not slow"], 4, 0)])
 def test_slow_and_bench_are_deselected_unless_m_is_given(pytester, env, args, passed, deselected):
     pytester.makepyfile(MARKED)
-    pytester.runpytest_subprocess(*args).assert_outcomes(passed=passed, deselected=deselected)
+    pytester.runpytest_inprocess(*args).assert_outcomes(passed=passed, deselected=deselected)
 
 
 def test_default_executor_is_a_pool_and_trains_outside_pytest(pytester, env):
@@ -170,3 +170,14 @@ def test_under_xdist_workers_share_cache_train_each_spec_once(pytester, env):
     # and a warm cache without --refresh trains nothing
     pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=2)
     assert len(trained(env)) == 12
+
+
+def test_unavailable_device_is_a_usage_error(pytester, env):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    pytester.makepyfile("def test_x(device):\n    pass\n")
+    result = pytester.runpytest_subprocess("--device", "cuda")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*--device cuda*not available*"])

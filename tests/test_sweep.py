@@ -17,6 +17,7 @@ import pytest
 
 from fake_train import diverging_train, fake_train
 from scaling_claims.cache import RunCache
+from scaling_claims.executors import InProcessExecutor
 from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 from scaling_claims.sweep import results_frame, run_sweep
 
@@ -134,3 +135,23 @@ def test_two_processes_sharing_a_sweep_split_it(tmp_path, train_log, monkeypatch
     # is not guaranteed; each training at least two of the eight 0.3 s runs is (a process that
     # only waited would train none).
     assert len(per_pid) == 2 and min(per_pid.values()) >= 2, per_pid
+
+
+def test_real_runs_are_identical_in_process_and_in_a_pool(tmp_path):
+    """Executors only fill the cache: the real trainer gives the same numbers in this process
+    and in a spawn pool worker (CPU training is deterministic for a spec), so a claim does not
+    depend on where its runs came from."""
+    from scaling_claims.executors import PoolExecutor
+
+    ss = [RunSpec(model=ModelSpec(n_layer=1, d_model=16, n_head=2, ctx=16), data=DataSpec.make("stdlib"),
+                  optim=OptimSpec(batch_size=4), budget=Budget(steps=6), seed=s) for s in (0, 1)]
+    here = run_sweep(ss, RunCache(tmp_path / "a"), InProcessExecutor(), progress=False)
+    pool = PoolExecutor(workers=2)
+    try:
+        there = run_sweep(ss, RunCache(tmp_path / "b"), pool, progress=False)
+    finally:
+        pool.close()
+    assert all(r.ok for r in here + there)
+    for a, b in zip(here, there):
+        assert a.curve == b.curve and a.final_eval_loss == b.final_eval_loss and a.params == b.params
+    assert here[0].final_eval_loss != here[1].final_eval_loss  # the seeds differ, so the comparison can fail
