@@ -109,8 +109,11 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
 
 
 def make_optimizer(model: nn.Module, optim: OptimSpec, device: torch.device) -> torch.optim.Optimizer:
-    """AdamW, fused on this device when torch supports it (else the foreach implementation)."""
+    """AdamW, fused on CPU and CUDA when torch supports it (else the foreach implementation;
+    on MPS always foreach: fused MPS AdamW is missing from some supported torch versions)."""
     kwargs = dict(lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps)
+    if device.type not in ("cpu", "cuda"):
+        return torch.optim.AdamW(param_groups(model, optim.weight_decay), **kwargs)
     try:
         return torch.optim.AdamW(param_groups(model, optim.weight_decay), fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):
@@ -118,7 +121,8 @@ def make_optimizer(model: nn.Module, optim: OptimSpec, device: torch.device) -> 
 
 
 def eval_loss(model: nn.Module, task: Task, batches: list[Batch], dtype: str, device: torch.device) -> float:
-    """Mean held-out loss over fixed batches (each batch weighted by its counted targets)."""
+    """Mean held-out loss over fixed batches (each batch weighted by its counted targets),
+    accumulated in float64 on the CPU (never float64 on the device: MPS has none)."""
     was = model.training
     model.eval()
     total = torch.zeros((), dtype=torch.float64, device="cpu")
@@ -128,7 +132,7 @@ def eval_loss(model: nn.Module, task: Task, batches: list[Batch], dtype: str, de
             with autocast(device.type, dtype):
                 logits = model(b.x)
             n = float(b.mask.sum()) if b.mask is not None else float(b.y.numel())
-            total += task.loss(logits, b).double().cpu() * n
+            total += task.loss(logits, b).cpu().double() * n
             count += n
     model.train(was)
     return float(total / count)

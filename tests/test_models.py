@@ -85,6 +85,18 @@ def test_attention_matches_naive_reference(pos, scale):
         torch.testing.assert_close(attn(x), reference_attention(attn, x), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("pos", POSITIONAL_ENCODINGS)
+def test_math_attention_equals_sdpa(pos):
+    model = gpt(pos)
+    idx = torch.randint(0, 20, (2, 16))
+    with torch.no_grad():
+        fast = model(idx)
+        slow = model.set_attention_impl("math")(idx)
+    torch.testing.assert_close(slow, fast, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="impl"):
+        model.set_attention_impl("flash")
+
+
 def test_rope_scale_is_position_interpolation():
     # Positions are multiplied by rope_scale: with scale 1/2 the table at position 2p equals
     # the unscaled table at position p.

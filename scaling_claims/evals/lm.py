@@ -34,8 +34,8 @@ def _token_losses(model, task, spec, device, batches):
         batch = batch.to(device)
         with autocast(device.type, spec.dtype):
             logits = model(batch.x)
-        per = token_cross_entropy(logits, batch.y).double().cpu()
-        mask = None if batch.mask is None else batch.mask.double().cpu()
+        per = token_cross_entropy(logits, batch.y).cpu().double()
+        mask = None if batch.mask is None else batch.mask.cpu().double()
         yield per, mask
 
 

@@ -90,15 +90,22 @@ class CausalSelfAttention(nn.Module):
         self.rope_scale = float(spec.rope_scale)
         self.qkv = nn.Linear(spec.d_model, 3 * spec.d_model)
         self.proj = nn.Linear(spec.d_model, spec.d_model)
+        # "sdpa": F.scaled_dot_product_attention (fast kernels); "math": explicit softmax
+        # attention, used by batched ensembles because torch.func.vmap has no batching rule
+        # for the CPU flash-attention kernel (it would fall back to a slow per-model loop).
+        self.impl = "sdpa"
         self._cache: dict[tuple, tuple] = {}
 
-    def _tables(self, length: int, device: torch.device):
-        key = (length, str(device))
+    def _tables(self, length: int, device: torch.device, kind: str):
+        key = (kind, length, str(device))
         if key not in self._cache:
-            if self.pos == "rope":
+            if kind == "rope":
                 self._cache[key] = rope_tables(length, self.head_dim, self.rope_scale, device)
-            else:
+            elif kind == "alibi":
                 self._cache[key] = (alibi_bias(self.n_head, length, device),)
+            else:  # causal additive mask for the math path
+                i = torch.arange(length, device=device)
+                self._cache[key] = (torch.zeros(length, length, device=device).masked_fill(i[None, :] > i[:, None], float("-inf")),)
             if len(self._cache) > 8:  # keep the cache small when many lengths are evaluated
                 self._cache.pop(next(iter(self._cache)))
         return self._cache[key]
@@ -107,10 +114,14 @@ class CausalSelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
         if self.pos == "rope":
-            cos, sin = self._tables(T, x.device)
+            cos, sin = self._tables(T, x.device, "rope")
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        if self.pos == "alibi":
-            (bias,) = self._tables(T, x.device)
+        bias = self._tables(T, x.device, "alibi")[0] if self.pos == "alibi" else None
+        if self.impl == "math":
+            mask = bias if bias is not None else self._tables(T, x.device, "causal")[0]
+            scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)) + mask.to(q.dtype)
+            y = torch.softmax(scores, dim=-1) @ v
+        elif bias is not None:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
         else:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -161,6 +172,15 @@ class GPT(nn.Module):
         for block in self.blocks:
             for proj in (block.attn.proj, block.mlp.proj):
                 nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * spec.n_layer))
+
+    def set_attention_impl(self, impl: str) -> "GPT":
+        """Choose "sdpa" (default, fused kernels) or "math" (explicit softmax attention, which
+        ``torch.func.vmap`` batches natively). Both compute the same function."""
+        if impl not in ("sdpa", "math"):
+            raise ValueError(f"attention impl must be 'sdpa' or 'math', got {impl!r}")
+        for block in self.blocks:
+            block.attn.impl = impl
+        return self
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
