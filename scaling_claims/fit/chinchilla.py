@@ -312,6 +312,9 @@ class ChinchillaFit(FitResult):
         """
         C = as_float_array(C, "C")
         check_positive(C, "C", "it is a compute budget")
+        if not (self.params["alpha"] > 0 and self.params["beta"] > 0):
+            raise ValueError(f"no compute-optimal allocation: fitted alpha={self.params['alpha']:.4g} and "
+                             f"beta={self.params['beta']:.4g} must both be positive")
         return _compute_optimal(self.theta, C, self.flops_per_token_factor)
 
     def tokens_per_param(self, C) -> np.ndarray:
@@ -330,7 +333,8 @@ class ChinchillaFit(FitResult):
         """
         if not (isinstance(n, (int, np.integer)) and n >= 2):
             raise ValueError(f"bootstrap n must be an integer >= 2, got {n!r}")
-        budgets = as_float_array(budgets, "budgets") if len(budgets) else np.zeros(0)
+        budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
+        budgets = as_float_array(budgets, "budgets") if budgets.size else np.zeros(0)
         if budgets.size:
             check_positive(budgets, "budgets", "they are compute budgets")
         level = self.level if level is None else level
