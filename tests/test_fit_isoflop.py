@@ -129,3 +129,14 @@ def test_chinchilla_isoflops_approaches_agree(shared_data):
     assert a2.ci["a"][0] <= 0.49 <= a2.ci["a"][1]
     assert a2.ci["a"][0] <= a3.a <= a2.ci["a"][1]
     assert a1.ci["a"][0] <= a2.a <= a1.ci["a"][1]
+
+
+def test_to_dict_is_strict_json_with_excluded_budgets():
+    import json
+
+    law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
+    N, D, L, C = sweep(law)
+    keep = ~((C == BUDGETS[0]) & (np.arange(C.size) % 9 > 1))  # leave 2 sizes at the first budget
+    res = fit_isoflop_approach2(N[keep], D[keep], L[keep], C[keep])
+    d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert d["optima"]["used"][0] is False and d["optima"]["N_opt"][0] is None

@@ -44,6 +44,21 @@ def covariance_from_jacobian(jac: np.ndarray, residuals: np.ndarray) -> tuple[np
     return s2 * np.linalg.pinv(jac.T @ jac), dof
 
 
+def jsonable(v: Any) -> Any:
+    """Convert NumPy scalars/arrays, tuples and dicts to plain JSON types; NaN/inf become None."""
+    if isinstance(v, (np.floating, np.integer, np.bool_)):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, np.ndarray):
+        return [jsonable(x) for x in v.tolist()]
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    return v
+
+
 class FitResult:
     """Parameters, uncertainties, goodness of fit and ``predict()`` of one fit.
 
@@ -124,20 +139,7 @@ class FitResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record: kind, params, se, ci, r2, n, dof, level and info."""
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, (np.floating, np.integer)):
-                return clean(v.item())
-            if isinstance(v, np.ndarray):
-                return [clean(x) for x in v.tolist()]
-            if isinstance(v, dict):
-                return {str(k): clean(x) for k, x in v.items()}
-            if isinstance(v, (list, tuple)):
-                return [clean(x) for x in v]
-            return v
-
-        return clean({
+        return jsonable({
             "kind": self.kind,
             "params": self.params,
             "se": self.se,

@@ -304,6 +304,12 @@ class ChinchillaFit(FitResult):
         """Exponent of D_opt ~ C**b: alpha / (alpha + beta)."""
         return self.params["alpha"] / (self.params["alpha"] + self.params["beta"])
 
+    def to_dict(self) -> dict[str, Any]:
+        """The base record plus the derived exponents ``a`` and ``b``."""
+        d = super().to_dict()
+        d["derived"] = {"a": self.a, "b": self.b}
+        return d
+
     def compute_optimal(self, C) -> tuple[np.ndarray, np.ndarray]:
         """(N_opt, D_opt) minimising the fitted loss subject to C = k*N*D (k = flops_per_token_factor).
 

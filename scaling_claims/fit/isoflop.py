@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._result import FitResult
+from ._result import FitResult, jsonable
 from ._validate import as_float_array, check_positive, check_same_length
 from .power_law import fit_power_law
 
@@ -57,7 +57,7 @@ class IsoFLOPFit(FitResult):
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
-        d["optima"] = {k: [x.item() if hasattr(x, "item") else x for x in v] for k, v in self.optima.items()}
+        d["optima"] = jsonable(self.optima)
         return d
 
 
