@@ -13,8 +13,9 @@ Two objectives (``method=``):
 ``"varpro"``: variable projection (Czech et al. 2026). For fixed (alpha, beta) the law is linear
     in (E, A, B), solved by non-negative least squares on relative residuals (rows weighted by
     1/L, i.e. approximately log-space least squares); only (alpha, beta) are searched, on a
-    grid, then refined with Nelder-Mead. Well conditioned, no exponentials of huge numbers, but
-    a squared-error fit.
+    34 x 34 grid over [0.02, 2] (all grid points solved in one batch), then refined with
+    Nelder-Mead, then polished jointly by Gauss-Newton on the same objective. Well conditioned,
+    no exponentials of huge numbers, but a squared-error fit.
 
 Robustness (measured in ``tests/test_fit_chinchilla.py::test_huber_vs_varpro_robustness``:
 a 6x6 grid over two decades of N (1e7-1e9) and D (1e9-1e11), truth E=1.7, A=400, B=1200,
