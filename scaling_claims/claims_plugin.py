@@ -30,7 +30,11 @@ from exactly this session's claims. Nothing is written when a session recorded n
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import importlib.metadata
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -219,7 +223,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where claim records, plots and the report go (default: <rootdir>/artifacts)")
 
 
+_BLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                 "openblas_set_num_threads64_", "openblas_set_num_threads")
+
+
+def limit_numpy_blas_threads(n: int = 1) -> bool:
+    """Set the thread count of the OpenBLAS that NumPy loaded; True if it was found.
+
+    ``OPENBLAS_NUM_THREADS`` is only read when the library loads, which is long before a
+    pytest plugin runs, and threadpoolctl is not a dependency; so this calls OpenBLAS's own
+    setter through ctypes. On a 2-core machine running two xdist workers (or one shared with
+    other jobs), multi-threaded BLAS on the claims' small matrices was measured ~50x slower
+    than one thread. A no-op where the library or its setter is not found.
+    """
+    import numpy  # noqa: F401  (make sure the library is loaded)
+
+    paths: list[str] = []
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/self/maps") as maps:
+                paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower()})
+        except OSError:
+            paths = []
+    if not paths:
+        base = os.path.dirname(os.path.dirname(numpy.__file__))
+        paths = glob.glob(os.path.join(base, "numpy*libs", "*openblas*")) + glob.glob(
+            os.path.join(os.path.dirname(numpy.__file__), ".dylibs", "*openblas*"))
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _BLAS_SETTERS:
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                setter(ctypes.c_int(int(n)))
+                return True
+    return False
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # One BLAS thread per process unless the user chose otherwise (see limit_numpy_blas_threads).
+    if "OPENBLAS_NUM_THREADS" not in os.environ or _is_worker(config):
+        limit_numpy_blas_threads(1)
     config.pluginmanager.register(_ClaimSession(config), f"scaling-claims-session-{id(config)}")
 
 

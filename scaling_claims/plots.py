@@ -120,7 +120,9 @@ def grouped_plot(path: str | Path, groups: Mapping[str, tuple[Any, Any]], *, xla
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     for i, (label, (x, y)) in enumerate(groups.items()):
         xa, ya = _xy(x, y)
-        ax.plot(xa, ya, (styles[i] if styles else "o-"), color=f"C{i}", label=label, ms=4)
+        style = styles[i] if styles else "o-"
+        color = {} if any(c in style for c in "bgrcmykw") else {"color": f"C{i}"}  # a colour in the style wins
+        ax.plot(xa, ya, style, label=label, ms=4, **color)
     if hline is not None:
         ax.axhline(hline[1], color="gray", ls=":", label=hline[0])
     if logx:
