@@ -146,6 +146,8 @@ def test_copy_and_reverse_targets(mode):
     assert p.prompt.shape == (5, 21) and p.answer.shape == (5, 20)
     assert torch.equal(p.answer, p.prompt[:, :20] if mode == "copy" else p.prompt[:, :20].flip(1))
     assert t.eval_batches(1, 3, length=20)[0].x.shape == (3, 40)
+    fixed = task(mode, length=4)
+    assert (fixed.train_batch(0, 16).info["length"] == 4).all() and fixed.seq_len == 8
 
 
 def test_n_train_fixes_the_training_set_and_is_excluded_from_eval():

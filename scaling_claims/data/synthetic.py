@@ -11,7 +11,8 @@ answer token tensors plus per-problem ``info``) and ``decode(tokens)`` -> str.
   ``+`` = 10, ``=`` = 11; vocab 12. ``info``: a, b, c.
 - ``copy`` / ``reverse``: a random string over ``alphabet`` symbols of length L drawn
   uniformly from [``min_len``, ``max_len``], then SEP, then the string (copy) or its reverse.
-  Shorter examples are right-padded with PAD (not counted). Tokens: symbols 0..alphabet-1,
+  Shorter examples are right-padded with PAD (not counted). ``length=L`` is shorthand for
+  ``min_len = max_len = L``. Tokens: symbols 0..alphabet-1,
   SEP = alphabet, PAD = alphabet + 1. ``seq_len = 2 * max_len``; ``problems(..., length=L)``
   and ``eval_batches(..., length=L)`` give any length (length generalisation).
 - ``modular``: ``a OP b =`` -> ``(a + b) mod p`` with a, b, c single tokens 0..p-1, OP = p,
@@ -32,7 +33,7 @@ Classification (``kind="classify"``) tasks, for MLPs:
   seeing it, so the error is the mass of unseen features (Hutter 2021's learning-curve
   model). ``info``: feature.
 
-Every task accepts ``n_train``: train on a fixed set of that many examples drawn once from
+Every task but ``modular`` (which has ``train_frac``) accepts ``n_train``: train on a fixed set of that many examples drawn once from
 the data seed (sampled with replacement each step) instead of fresh examples every step.
 For addition and copy/reverse the held-out problems then exclude the training prompts;
 with fresh examples every step a held-out problem may coincide with a trained one when the
@@ -231,9 +232,12 @@ class CopyTask(SequenceTask):
         min_len: int = 1,
         max_len: int = 16,
         n_train: int | None = None,
+        length: int | None = None,
     ) -> None:
         if mode not in ("copy", "reverse"):
             raise ValueError(f"mode must be 'copy' or 'reverse', got {mode!r}")
+        if length is not None:  # shorthand for one fixed training length
+            min_len = max_len = check_positive("length", length)
         self.name, self.mode, self.seed = mode, mode, int(seed)
         self.alphabet = check_positive("alphabet", alphabet, 2)
         self.min_len = check_positive("min_len", min_len)
