@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections import deque
 from typing import Sequence
 
 import torch
@@ -225,7 +226,7 @@ def _train_ensemble(specs: list[RunSpec], tasks: list[Task], device: torch.devic
     opt = _BatchedAdamW(batched.params, specs, device)
     eval_sets = [[b.to(device) for b in t.eval_batches(first.eval_batches, first.optim.batch_size)] for t in tasks]
     failed_at: list[int | None] = [None] * K
-    since_point: list[torch.Tensor] = []
+    since_point: deque[torch.Tensor] = deque(maxlen=TRAIN_LOSS_WINDOW)
     since_check: list[torch.Tensor] = []
     first_mean: torch.Tensor | None = None
     for step in range(steps):
@@ -266,7 +267,7 @@ def _train_ensemble(specs: list[RunSpec], tasks: list[Task], device: torch.devic
                 first_mean = means
             since_check = []
         if point:
-            train_means = torch.stack(since_point[-TRAIN_LOSS_WINDOW:]).float().mean(0).cpu().tolist()
+            train_means = torch.stack(list(since_point)).float().mean(0).cpu().tolist()
             eval_means = _eval_losses(batched, eval_sets)
             for k in range(K):
                 if results[k].status != "ok":
@@ -280,7 +281,7 @@ def _train_ensemble(specs: list[RunSpec], tasks: list[Task], device: torch.devic
                     "lr": specs[k].optim.lr * mult,
                     "train_loss": train_means[k], "eval_loss": eval_means[k],
                 })
-            since_point = []
+            since_point.clear()
         if all(r.status != "ok" for r in results):
             break
     for k, (r, spec, task) in enumerate(zip(results, specs, tasks)):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from typing import Any
 
 import torch
@@ -197,7 +198,7 @@ def _train(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunRe
     model = build_model(spec.model).to(device)
     opt = make_optimizer(model, spec.optim, device)
     eval_batches = [b.to(device) for b in task.eval_batches(spec.eval_batches, spec.optim.batch_size)]
-    since_point: list[torch.Tensor] = []  # losses since the last curve point (device tensors)
+    since_point: deque[torch.Tensor] = deque(maxlen=TRAIN_LOSS_WINDOW)  # recent losses (device tensors)
     since_check: list[torch.Tensor] = []
     first_mean: float | None = None
     done = 0
@@ -226,7 +227,7 @@ def _train(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunRe
                     first_mean = mean
                 since_check = []
             if point:
-                window = torch.stack(since_point[-TRAIN_LOSS_WINDOW:]).float().mean()
+                window = torch.stack(list(since_point)).float().mean()
                 result.curve.append(
                     {
                         "step": done,
@@ -237,7 +238,7 @@ def _train(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunRe
                         "eval_loss": eval_loss(model, task, eval_batches, spec.dtype, device),
                     }
                 )
-                since_point = []
+                since_point.clear()
                 if not math.isfinite(result.curve[-1]["eval_loss"]):
                     raise TrainingFailure(f"non-finite held-out loss at step {done}")
     except TrainingFailure as exc:
