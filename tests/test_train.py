@@ -167,3 +167,19 @@ def test_every_task_kind_trains(data, model):
     assert r.ok, r.failure
     assert r.curve[-1]["eval_loss"] < r.curve[0]["eval_loss"] + 0.5  # trains without blowing up
     assert all(math.isfinite(c["train_loss"]) for c in r.curve)
+
+
+def test_device_is_synchronised_before_each_clock_read(monkeypatch):
+    # On CUDA/MPS kernels run asynchronously: a clock read without a synchronize first would
+    # time only the launches. Record the order of synchronize() calls and clock reads.
+    import types
+
+    import scaling_claims.train as train_mod
+
+    events: list[str] = []
+    monkeypatch.setattr(train_mod, "synchronize", lambda device: events.append("sync"))
+    clock = types.SimpleNamespace(perf_counter=lambda: events.append("clock") or float(len(events)))
+    monkeypatch.setattr(train_mod, "time", clock)
+    r = train(tiny_spec(budget=Budget(steps=2)))
+    assert events == ["sync", "clock", "sync", "clock"]
+    assert r.wall_time_s == 2.0  # the second read minus the first
