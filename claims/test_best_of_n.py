@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -84,8 +86,10 @@ def test_coverage_law_extrapolates(claim):
     claim.note(f"coverage at k = n: predicted {predicted:.4f}, measured {cov_at_n:.4f}")
     claim.points({"k": ks, "coverage": cov, "beta_tail_exact": theory.beta_pass_at_k(ks, ALPHA, BETA)})
     claim.fit({"coverage_law": fit, "beta_tail_same_window": exact_window})
-    claim.plot(plots.scaling_plot, ks, -np.log(cov), fit=None, held_out=([N_SAMPLES], [-np.log(cov_at_n)]),
-               paper_law=("fitted law -log c = -a k^b (extrapolated)", lambda k: -np.log(fit.predict(k))),
+    in_log_space = SimpleNamespace(predict=lambda k: -np.log(fit.predict(k)))  # plot -log c, a straight line
+    claim.plot(plots.scaling_plot, ks, -np.log(cov), fit=in_log_space, extrapolate_to=N_SAMPLES,
+               held_out=([N_SAMPLES], [-np.log(cov_at_n)]), fit_label=f"fit -log c = -a k^b, b = {fit.b:.3f}",
+               paper_law=("exact Beta-tail curve", lambda k: -np.log(theory.beta_pass_at_k(k, ALPHA, BETA))),
                xlabel="samples per problem k", ylabel="-log coverage", title="Coverage law (Brown et al.)")
     claim.check_all(
         checks.r2_at_least("coverage law fits (log space)", fit.r2, 0.95),
@@ -140,8 +144,9 @@ def best_of_n_gold(noise: str, seed: int = 0) -> np.ndarray:
 def gao_record(claim, noise, gold, fit, d):
     claim.points({"n": BON_N, "d_sqrt_kl": d, "gold": gold})
     claim.fit(fit)
+    dense = np.linspace(0, d.max(), 200)
     claim.plot(plots.grouped_plot, {"measured gold reward": (d, gold),
-                                    f"Gao fit d(alpha - beta d), R^2 = {fit.r2:.3f}": (d, fit.predict(d))},
+                                    f"Gao fit d(alpha - beta d), R^2 = {fit.r2:.3f}": (dense, fit.predict(dense))},
                xlabel="d = sqrt(KL_bon) = sqrt(log n - (n-1)/n)", ylabel=f"gold reward (mean of {N_TRIALS})",
                title=f"Best-of-n over-optimisation, {noise} proxy noise", styles=["o", "-"])
 

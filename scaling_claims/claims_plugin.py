@@ -129,9 +129,12 @@ class ClaimRecorder:
         self.rec.seeds = sorted({int(get(r, "seed")) for r in rows if get(r, "seed") is not None})
         walls = [float(get(r, "wall_time_s")) for r in rows if get(r, "wall_time_s") is not None]
         self.rec.run_wall_time_s = sum(walls) if walls else None
-        versions = {r.env.get("torch") for r in rows if hasattr(r, "env") and r.env.get("torch")}
-        if len(versions) == 1:
-            self.rec.torch_version = str(versions.pop())
+        envs = [r.env for r in rows if isinstance(getattr(r, "env", None), dict)]
+        versions = {e.get("torch") for e in envs if e.get("torch")}
+        if versions:
+            self.rec.torch_version = ",".join(sorted(map(str, versions)))
+        if any(e.get("mps_fallback") for e in envs):
+            self.note("PYTORCH_ENABLE_MPS_FALLBACK was on for some runs (unsupported ops ran on the CPU)")
 
     # -- artifacts
     @property
