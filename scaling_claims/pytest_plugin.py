@@ -20,7 +20,7 @@ Options (``pytest --help``, group "scaling-claims"):
                                  ~/.cache/scaling-claims)
 ``--refresh``                    retrain every spec whose record predates this session
 
-Fixtures (all but ``sweep`` are session-scoped):
+Fixtures (all session-scoped, so module- and session-scoped fixtures may use them too):
 
 ``device``        the resolved device name, "cpu" | "cuda" | "mps"
 ``budget_scale``  the ``--budget`` float
@@ -179,7 +179,7 @@ def sweep_executor(pytestconfig: pytest.Config, device: str):
     executor.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sweep(pytestconfig: pytest.Config, run_cache: RunCache, sweep_executor, budget_scale: float) -> Sweeper:
     since = pytestconfig._sc_session_start if pytestconfig.getoption("refresh") else None  # type: ignore[attr-defined]
     return Sweeper(run_cache, sweep_executor, budget_scale, since)

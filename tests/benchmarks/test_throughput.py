@@ -4,13 +4,14 @@
 
 (pytest-benchmark turns itself off under xdist, hence ``-n0``.) What is measured:
 
-1. ``test_matmul_roof``: this device's fp32 (and bf16) matmul FLOP/s, the roof the model
-   figures are divided by. Measured in the same run, with the same thread count, as the best
-   of a few square sizes: the roof is what this machine can do at all right now, so under
-   contention it falls along with the model figures and the fractions stay meaningful.
+1. ``test_matmul_roof``: this device's fp32 (and bf16) matmul FLOP/s on one thread (one core:
+   the engine runs one single-thread worker per core), the roof the model figures are divided
+   by. Measured in the same run as the best of a few square sizes: the roof is what this
+   machine can do at all right now, so under contention it falls along with the model
+   figures and the fractions stay meaningful.
 2. ``test_train_step``: one training step (forward, backward, gradient clip, AdamW step) of
-   the engine, for a ladder of decoders (~30k to ~3M parameters) and MLPs, fp32 and bf16
-   autocast. ``extra_info`` holds tokens/s, model FLOP/s (``scaling_claims.flops`` convention:
+   the engine, on one thread, for a ladder of decoders (~36k to ~2.7M parameters) and MLPs,
+   fp32 and bf16 autocast. ``extra_info`` holds tokens/s, model FLOP/s (``scaling_claims.flops`` convention:
    6 * N_matmul + attention, per token) and that as a fraction of the fp32 matmul roof.
 3. ``test_tiny_sweep``: 8 tiny decoders (<= 120k parameters) trained to the same budget,
    (a) by a plain sequential nanoGPT-style loop (default AdamW, two threads, one model after
@@ -40,7 +41,10 @@ from scaling_claims.sweep import run_sweep
 
 pytestmark = pytest.mark.bench
 
-THREADS = 2  # the CPU in CI and here has two cores; the roof and the steps use the same number
+# The engine trains on CPU with one torch thread per pool worker, one worker per core, so a
+# training step is measured on one thread, against the one-thread matmul roof (per core).
+# The plain loop of test_tiny_sweep sets its own two threads, as the baseline prescribes.
+THREADS = 1
 ROOF: dict[str, float] = {}  # dtype -> FLOP/s, filled by test_matmul_roof (first in this file)
 SWEEP_TIMES: dict[str, float] = {}
 
@@ -155,7 +159,8 @@ def test_train_step(benchmark, name, dtype):
     spec = RunSpec(model=m, data=DataSpec.make("stdlib"), optim=OptimSpec(batch_size=batch_size(name)),
                    dtype=dtype)
     step, tokens, losses = engine_step(spec)
-    benchmark.pedantic(step, rounds=10, iterations=2, warmup_rounds=2)
+    big = param_counts(m)["total"] > 500_000  # a step of these takes seconds on a 2-core CPU
+    benchmark.pedantic(step, rounds=5 if big else 10, iterations=1, warmup_rounds=1 if big else 2)
     seconds = benchmark.stats.stats.median
     flops = tokens * flops_per_token(m) / seconds
     roof = fp32_roof()
@@ -168,7 +173,7 @@ def test_train_step(benchmark, name, dtype):
         "target": ">= 0.55 of the fp32 roof" if (m.arch == "gpt" and params["total"] >= 800_000 and dtype == "float32") else None,
         "meets_target": frac >= 0.55 if (m.arch == "gpt" and params["total"] >= 800_000 and dtype == "float32") else None,
     })
-    assert all(math.isfinite(v) for v in losses) and len(losses) >= 10 * 2
+    assert all(math.isfinite(v) for v in losses) and len(losses) >= 6
 
 
 # -- a sweep of 8 tiny decoders: a plain sequential loop against the engine -----------------------
