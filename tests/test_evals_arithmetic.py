@@ -200,15 +200,31 @@ def test_sampling_deterministic_and_uniform():
         ar.sample_answers(Uniform(), prompts, 1, 2, "cpu", temperature=0)
 
 
-def test_verifier_learns_a_separable_rule():
+def test_verifier_learns_a_rule_on_sparse_features():
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(400, 5, generator=g)
-    y = (x[:, 0] > 0).long()
-    net = ar.train_verifier(x, y, steps=200)
-    acc = float(((net(x).squeeze(1) > 0).long() == y).float().mean())
+    idx = torch.randint(0, 10, (400, 3), generator=g) + 10 * torch.arange(3)  # 3 fields of 10 values
+    y = ((idx[:, 0] % 10) < 5).long()  # label: the first field's value is below 5
+    net = ar.train_verifier(idx, y, 30, steps=200)
+    acc = float(((net(idx) > 0).long() == y).float().mean())
     assert acc > 0.95
-    with pytest.raises(ValueError):
-        ar.train_verifier(x, y[:3])
+    with pytest.raises(ValueError, match="equal length"):
+        ar.train_verifier(idx, y[:3], 30)
+    with pytest.raises(ValueError, match="indices"):
+        ar.train_verifier(idx, y, 20)
+
+
+def test_column_features_see_each_column_and_reject_other_layouts():
+    # 2-digit addition 12 + 34 = 46, answer reversed "640"; the engine's prompt is "1 2 + 3 4 ="
+    prompts = torch.tensor([[1, 2, 10, 3, 4, 11]])
+    cand = torch.tensor([[[6, 4, 0]]])
+    idx, n_index = ar.column_features(prompts, cand, k=2, reverse=True)
+    assert n_index == 3 * 1331
+    # units column (a=2, b=4, s=6); tens (1, 3, 4); carry column (10, 10, 0), offset per column
+    assert idx.tolist() == [[(2 * 11 + 4) * 11 + 6, 1331 + (1 * 11 + 3) * 11 + 4, 2662 + (10 * 11 + 10) * 11 + 0]]
+    same, _ = ar.column_features(prompts, cand.flip(2), k=2, reverse=False)
+    assert same.tolist() == idx.tolist()
+    with pytest.raises(ValueError, match="k=3"):
+        ar.column_features(prompts, cand, k=3, reverse=True)
 
 
 def test_best_of_n_evaluator_perfect_and_uniform():
@@ -238,6 +254,9 @@ def test_evaluators_on_the_real_addition_task_and_gpt():
     assert s["exact_match"] < 0.01  # 4 digits at chance
     # an untrained model's answer cross-entropy is near log(vocab) (init std 0.02)
     assert abs(s["answer_ce"] - math.log(task.vocab_size)) < 0.1
-    r = ar.best_of_n(model, task, SimpleNamespace(model=mspec), "cpu", n_problems=30, n_samples=8,
-                     verifier_problems=20, verifier_samples=4, verifier_steps=5)
-    assert len(r["correct"]) == 30 and max(r["correct"]) <= 8
+    for features in ("onehot", "columns"):
+        r = ar.best_of_n(model, task, SimpleNamespace(model=mspec), "cpu", n_problems=30, n_samples=8,
+                         verifier_problems=20, verifier_samples=4, verifier_steps=5, verifier_features=features)
+        assert len(r["correct"]) == 30 and max(r["correct"]) <= 8
+    with pytest.raises(ValueError, match="verifier_features"):
+        ar.best_of_n(model, task, SimpleNamespace(model=mspec), "cpu", verifier_features="magic")

@@ -19,9 +19,9 @@ predictions:
   answer length from the same predictions).
 
 Best-of-n (``best_of_n``): sample ``n_samples`` answers per problem at temperature 1, check
-each against the gold answer (the gold reward), and train a small verifier (an MLP on the
-one-hot problem and candidate answer, trained on samples for separate problems) whose score
-is the proxy reward. The expected gold reward of best-of-n under the proxy is computed
+each against the gold answer (the gold reward), and train a small verifier (an MLP on a
+one-hot encoding of the problem and candidate answer, trained on the model's own samples for
+separate problems) whose score is the proxy reward. The expected gold reward of best-of-n under the proxy is computed
 exactly from the n_samples draws (``best_of_n_expectation``), as is pass@k (the unbiased
 estimator of Chen et al. 2021, from ``scaling_claims.metrics``).
 
@@ -186,26 +186,65 @@ def sample_answers(model, prompts: torch.Tensor, answer_len: int, n_samples: int
 # the verifier (proxy reward)
 # ---------------------------------------------------------------------------------------
 
-def _one_hot_features(prompts: torch.Tensor, cand: torch.Tensor, vocab: int) -> torch.Tensor:
-    """(P, n, L) candidates with their (P, Tp) prompts -> (P*n, (Tp+L)*vocab) one-hot rows."""
+def token_features(prompts: torch.Tensor, cand: torch.Tensor, vocab: int) -> tuple[torch.Tensor, int]:
+    """Generic verifier input: (P, n, L) candidates with their (P, Tp) prompts -> one index per
+    sequence position, ``position * vocab + token`` (a one-hot of the whole sequence, stored
+    sparsely): ((P*n, Tp+L) long, number of distinct indices)."""
     P, n, L = cand.shape
     seq = torch.cat([prompts[:, None, :].expand(P, n, prompts.shape[1]), cand], 2).reshape(P * n, -1)
-    return F.one_hot(seq, vocab).reshape(P * n, -1).float()
+    return seq.clamp(0, vocab - 1) + vocab * torch.arange(seq.shape[1]), vocab * seq.shape[1]
 
 
-def train_verifier(x: torch.Tensor, y: torch.Tensor, hidden: int = 64, steps: int = 300,
-                   lr: float = 3e-3, seed: int = 0) -> torch.nn.Module:
-    """A small MLP trained (full batch, AdamW, binary cross-entropy) to predict y (0/1) from x."""
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError("train_verifier: x and y must be non-empty and of equal length")
+def column_features(prompts: torch.Tensor, cand: torch.Tensor, k: int, reverse: bool) -> tuple[torch.Tensor, int]:
+    """Addition-aware verifier input: for each answer column j (units first), the index of the
+    triple (a_j, b_j, s_j), with a_j = b_j = 10 for the final carry column. The verifier can
+    then learn s_j == (a_j + b_j) mod 10 column by column but sees no carries directly, so its
+    score is an informative yet imperfect proxy for correctness. Prompts are the engine's
+    ``a + b =`` layout (a and b as ``k`` digits, most significant first).
+    Returns ((P*n, k+1) long, number of distinct indices)."""
+    P, n, L = cand.shape
+    if L != k + 1 or prompts.shape[1] != 2 * k + 2:
+        raise ValueError(f"column_features: expected k={k} addition prompts and {k + 1}-digit answers, "
+                         f"got prompts {tuple(prompts.shape)} and answers of length {L}")
+    a = prompts[:, :k].flip(1)  # units first
+    b = prompts[:, k + 1 : 2 * k + 1].flip(1)
+    ten = torch.full((P, 1), 10, dtype=torch.long)
+    a, b = torch.cat([a, ten], 1), torch.cat([b, ten], 1)  # (P, k+1)
+    s = (cand if reverse else cand.flip(2)).clamp(0, 10)  # units first; a non-digit token counts as 10
+    idx = (a[:, None, :] * 11 + b[:, None, :]) * 11 + s  # (P, n, k+1) in [0, 1331)
+    return idx.reshape(P * n, L) + 1331 * torch.arange(L), 1331 * L
+
+
+class Verifier(torch.nn.Module):
+    """A one-hidden-layer MLP on sparse one-hot inputs: the sum of the embeddings of a row's
+    active indices (= a linear layer on the one-hot vector), ReLU, then a scalar score."""
+
+    def __init__(self, n_index: int, hidden: int) -> None:
+        super().__init__()
+        self.emb = torch.nn.EmbeddingBag(n_index, hidden, mode="sum")
+        self.bias = torch.nn.Parameter(torch.zeros(hidden))
+        self.out = torch.nn.Linear(hidden, 1)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.emb(idx) + self.bias)).squeeze(1)
+
+
+def train_verifier(idx: torch.Tensor, y: torch.Tensor, n_index: int, hidden: int = 64, steps: int = 300,
+                   lr: float = 3e-2, seed: int = 0) -> Verifier:
+    """Train a :class:`Verifier` (full batch, AdamW, binary cross-entropy) to predict y (0/1)
+    from index rows ``idx`` (N, F)."""
+    if idx.ndim != 2 or len(idx) != len(y) or len(idx) == 0:
+        raise ValueError("train_verifier: idx (N, F) and y (N,) must be non-empty and of equal length")
+    if int(idx.min()) < 0 or int(idx.max()) >= n_index:
+        raise ValueError(f"train_verifier: indices must lie in [0, {n_index})")
     with torch.random.fork_rng(devices=[]):  # seed the init without touching the caller's RNG
         torch.manual_seed(seed)
-        net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+        net = Verifier(n_index, hidden)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-2)
     yf = y.float()
     with torch.enable_grad():
         for _ in range(steps):
-            loss = F.binary_cross_entropy_with_logits(net(x).squeeze(1), yf)
+            loss = F.binary_cross_entropy_with_logits(net(idx), yf)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -228,12 +267,16 @@ def exact_match(model, task, spec, device, n_problems: int = 2000, **_: Any) -> 
 
 def best_of_n(model, task, spec, device, n_problems: int = 400, n_samples: int = 64,
               temperature: float = 1.0, verifier_problems: int = 400, verifier_samples: int = 16,
-              verifier_hidden: int = 64, verifier_steps: int = 300, seed: int = 777, **_: Any) -> dict:
+              verifier_hidden: int = 64, verifier_steps: int = 300, verifier_features: str = "onehot",
+              seed: int = 777, **_: Any) -> dict:
     """Sample answers at ``temperature`` and score them with the gold checker and a learned
     verifier. Returns per-problem correct counts ``correct`` (for pass@k with ``n``
     samples), ``bon_n`` and ``bon_gold`` (expected gold of best-of-n under the verifier),
     ``bon_kl`` (log n - (n-1)/n), the verifier's held-out accuracy ``verifier_acc`` and the
-    mean sample accuracy ``sample_acc``."""
+    mean sample accuracy ``sample_acc``. ``verifier_features``: "onehot" (the whole prompt and
+    answer, any task) or "columns" (addition only: see ``column_features``)."""
+    if verifier_features not in ("onehot", "columns"):
+        raise ValueError(f"best_of_n: verifier_features must be 'onehot' or 'columns', got {verifier_features!r}")
     if min(n_problems, n_samples, verifier_problems, verifier_samples) < 1:
         raise ValueError("best_of_n: problem and sample counts must be >= 1")
     model.eval()
@@ -247,10 +290,16 @@ def best_of_n(model, task, spec, device, n_problems: int = 400, n_samples: int =
     vp, va = _problems(task, verifier_problems)
     vs = sample_answers(model, vp, L, verifier_samples, device, temperature, seed=seed + 3)
     vy = (vs == va[:, None, :]).all(2).reshape(-1)
-    net = train_verifier(_one_hot_features(vp, vs, vocab), vy, hidden=verifier_hidden,
-                         steps=verifier_steps, seed=seed)
+    if verifier_features == "columns":
+        if not hasattr(task, "k"):
+            raise ValueError("best_of_n: verifier_features='columns' needs the addition task")
+        feats = lambda p, c: column_features(p, c, task.k, bool(task.reverse))  # noqa: E731
+    else:
+        feats = lambda p, c: token_features(p, c, vocab)  # noqa: E731
+    train_idx, n_index = feats(vp, vs)
+    net = train_verifier(train_idx, vy, n_index, hidden=verifier_hidden, steps=verifier_steps, seed=seed)
     with torch.no_grad():
-        proxy = net(_one_hot_features(prompts, samples, vocab)).view(n_problems, n_samples)
+        proxy = net(feats(prompts, samples)[0]).view(n_problems, n_samples)
     ns = [n for n in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if n <= n_samples]
     g = gold.numpy().astype(np.float64)
     pr = proxy.numpy().astype(np.float64)

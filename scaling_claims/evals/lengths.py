@@ -11,7 +11,7 @@ longer than any seen in training). These evaluators measure exactly that on a tr
   with about the same number of predicted tokens at every length (so every length is
   estimated about equally well). Every position of a window counts, as in Press et al.'s
   non-overlapping evaluation, so a longer window mixes short and long contexts. Learned absolute positions cannot run past ``ctx``: that length is
-  reported as NaN with the error text under ``errors`` (a defined behaviour, not a crash).
+  reported as NaN with ``ran`` = 0 (a defined behaviour, not a crash).
   With ``interpolate=True`` and a RoPE model, each length T > ctx is also evaluated with
   position interpolation (Chen et al. 2023): a copy of the model with
   ``rope_scale = ctx / T``, the same weights (zero-shot; Chen et al. additionally fine-tune).
@@ -67,8 +67,8 @@ def loss_vs_length(model, task, spec, device, lengths: Sequence[int] = (64, 128,
                    n_targets: int = 16384, interpolate: bool = False, **_: Any) -> dict:
     """Per-token loss at each evaluation length (see the module docstring), on
     ``ceil(n_targets / T)`` held-out windows of length T from ``task.eval_batches(...,
-    seq_len=T)``. Returns ``lengths``, ``loss`` (NaN where the model cannot run), ``errors``
-    and, with ``interpolate``, ``loss_pi`` (position interpolation; equal to ``loss`` at
+    seq_len=T)``. Returns ``lengths``, ``loss`` (NaN where the model cannot run), ``ran`` (1
+    where it ran, 0 where it refused the length) and, with ``interpolate``, ``loss_pi`` (position interpolation; equal to ``loss`` at
     T <= ctx)."""
     lengths = [int(t) for t in lengths]
     if not lengths or min(lengths) < 1 or n_targets < 1:
@@ -77,21 +77,21 @@ def loss_vs_length(model, task, spec, device, lengths: Sequence[int] = (64, 128,
         raise ValueError("loss_vs_length(interpolate=True) needs a RoPE model")
     model.eval()
     ctx = int(spec.model.ctx)
-    loss, errors, loss_pi = [], [], []
+    loss, ran, loss_pi = [], [], []
     for T in lengths:
         batches = task.eval_batches(1, math.ceil(n_targets / T), seq_len=T)
         try:
             loss.append(mean_batch_loss(model, batches, device))
-            errors.append("")
+            ran.append(1)
         except ValueError as exc:  # learned absolute positions past ctx: defined, reported
             if "exceeds the trained context" not in str(exc):
                 raise
             loss.append(math.nan)
-            errors.append(str(exc))
+            ran.append(0)
         if interpolate:
             loss_pi.append(loss[-1] if T <= ctx else
                            mean_batch_loss(with_rope_scale(model, ctx / T), batches, device))
-    out: dict[str, Any] = {"lengths": lengths, "loss": loss, "errors": errors}
+    out: dict[str, Any] = {"lengths": lengths, "loss": loss, "ran": ran}
     if interpolate:
         out["loss_pi"] = loss_pi
     return out
@@ -101,12 +101,13 @@ def accuracy_vs_length(model, task, spec, device, lengths: Sequence[int] = tuple
                        n_per_length: int = 200, **_: Any) -> dict:
     """Exact match and per-token accuracy on ``n_per_length`` held-out problems of each string
     length (``task.problems(n, "eval", length)``, e.g. copy / reverse). A length the model
-    cannot run (learned positions past ctx) is reported as NaN with its error."""
+    cannot run (learned positions past ctx) is reported as NaN with ``ran`` 0 (evaluator
+    outputs are numbers only)."""
     lengths = [int(t) for t in lengths]
     if not lengths or min(lengths) < 1 or n_per_length < 1:
         raise ValueError("accuracy_vs_length: lengths and n_per_length must be positive")
     model.eval()
-    em, tok, errors = [], [], []
+    em, tok, ran = [], [], []
     for T in lengths:
         prompts, answers = _problems(task, n_per_length, length=T)
         try:
@@ -116,9 +117,9 @@ def accuracy_vs_length(model, task, spec, device, lengths: Sequence[int] = tuple
                 raise
             em.append(math.nan)
             tok.append(math.nan)
-            errors.append(str(exc))
+            ran.append(0)
             continue
         em.append(s["exact_match"])
         tok.append(s["digit_acc_mean"])
-        errors.append("")
-    return {"lengths": lengths, "exact_match": em, "token_acc": tok, "errors": errors}
+        ran.append(1)
+    return {"lengths": lengths, "exact_match": em, "token_acc": tok, "ran": ran}
