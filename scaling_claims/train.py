@@ -15,7 +15,9 @@ What it does, in order:
    mean loss above ``DIVERGENCE_FACTOR`` times the first window's, ends the run with status
    ``"failed"`` and the reason; any other exception during training does too. ``train``
    never raises for a training failure.
-6. Runs the spec's evaluators (``scaling_claims.evals``) and records everything.
+6. Runs the spec's evaluators (``scaling_claims.evals``) and records everything. An
+   evaluator's exception propagates (a bug or a bad option, not a training failure), so no
+   record is cached for a run whose metrics could not be computed.
 
 It does not change torch's global thread count (executors decide that). On CPU the same
 spec gives bit-identical numbers. ``wall_time_s`` spans model construction to the end of the
