@@ -314,11 +314,16 @@ class _ClaimSession:
                 self.collected.append(value)
 
     def records(self) -> list[ClaimRecord]:
+        """This session's records; a claim id recorded twice keeps the last (see duplicates())."""
         by_id: dict[str, ClaimRecord] = {}
         for d in self.collected:
             r = ClaimRecord.from_dict(d)
             by_id[r.claim_id] = r
         return list(by_id.values())
+
+    def duplicates(self) -> list[str]:
+        ids = [d["claim_id"] for d in self.collected]
+        return sorted({i for i in ids if ids.count(i) > 1})
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if _is_worker(self.config):
@@ -336,6 +341,9 @@ class _ClaimSession:
         terminalreporter.write_sep("=", "scaling claims")
         terminalreporter.write_line(_report.summary_table(records))
         terminalreporter.write_line(f"report: {artifacts_dir(self.config) / 'report.md'}")
+        for cid in self.duplicates():
+            terminalreporter.write_line(f"warning: claim id {cid!r} was recorded by several tests; "
+                                        "the report keeps the last")
 
 
 def _is_worker(config: pytest.Config) -> bool:

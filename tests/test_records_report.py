@@ -120,6 +120,12 @@ def test_error(claim):
 
 def test_not_a_claim():
     pass
+
+def test_duplicate_id(claim):
+    claim.declare("c-dup")
+
+def test_duplicate_id_again(claim):
+    claim.declare("c-dup")
 """
 
 
@@ -134,30 +140,31 @@ def _run(pytester: pytest.Pytester, monkeypatch, *args: str):
 @pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
 def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
     result = _run(pytester, monkeypatch, *(["-n", "2"] if xdist else []))
-    result.assert_outcomes(passed=2, failed=3, xfailed=1)
+    result.assert_outcomes(passed=4, failed=3, xfailed=1)
     art = pytester.path / "artifacts"
     data = json.loads((art / "claims.json").read_text())
     verdicts = {c["claim_id"]: (c["verdict"], c["outcome"]) for c in data["claims"]}
     assert verdicts == {"c-ok": ("confirmed", "passed"), "c-refuted": ("refuted", "failed"),
                         "c-xfail": ("refuted", "xfailed"), "c-xpass": ("confirmed", "xpassed"),
-                        "c-error": ("inconclusive", "error")}
+                        "c-error": ("inconclusive", "error"), "c-dup": ("confirmed", "passed")}
     xfail = next(c for c in data["claims"] if c["claim_id"] == "c-xfail")
     assert "0.31 > 0.1" in " ".join(xfail["notes"])  # the measured number is in the reason
     result.stdout.fnmatch_lines(["*XPASS(strict)*", "*scaling claims*", "*c-ok*0.5*0.52*0.54*confirmed*",
-                                 "*5 claims: 2 confirmed, 2 refuted, 1 inconclusive*",
+                                 "*6 claims: 3 confirmed, 2 refuted, 1 inconclusive*",
+                                 "*warning: claim id 'c-dup' was recorded by several tests*",
                                  "*XFAIL*test_expected_refuted*0.31 > 0.1*"])
     md = (art / "report.md").read_text()
     assert "[plot](c-ok/plot.png)" in md and (art / "c-ok" / "plot.png").is_file()
     assert (art / "c-ok" / "points.csv").is_file() and (art / "c-ok" / "fit.json").is_file()
     assert sorted(p.name for p in (art / "records").iterdir()) == [
-        "c-error.json", "c-ok.json", "c-refuted.json", "c-xfail.json", "c-xpass.json"]
+        "c-dup.json", "c-error.json", "c-ok.json", "c-refuted.json", "c-xfail.json", "c-xpass.json"]
     if xdist:  # the table is printed once, by the controller
         assert result.stdout.str().count("== scaling claims ==") == 1
 
 
 def test_artifacts_dir_option_and_no_claims(pytester, monkeypatch, tmp_path):
     out = tmp_path / "elsewhere"
-    _run(pytester, monkeypatch, "--artifacts-dir", str(out), "-k", "confirmed")
+    _run(pytester, monkeypatch, "--artifacts-dir", str(out), "-k", "test_confirmed")
     assert json.loads((out / "claims.json").read_text())["counts"]["confirmed"] == 1
     assert not (pytester.path / "artifacts").exists()
     result = _run(pytester, monkeypatch, "-k", "not_a_claim")
