@@ -171,3 +171,30 @@ def test_artifacts_dir_option_and_no_claims(pytester, monkeypatch, tmp_path):
     result.assert_outcomes(passed=1)
     assert not (pytester.path / "artifacts" / "claims.json").exists()  # no claims: nothing written
     assert "scaling claims" not in result.stdout.str()
+
+
+def test_recorder_runs_fills_environment(tmp_path):
+    from types import SimpleNamespace
+
+    from scaling_claims.claims_plugin import ClaimRecorder
+    from scaling_claims.specs import RunResult
+    from scaling_claims.sweep import results_frame
+
+    results = [RunResult(key=str(s), spec={"seed": s, "device": "cpu", "dtype": "float32"}, status="ok",
+                         wall_time_s=1.5, env={"torch": "2.13.0", "mps_fallback": s == 1}) for s in (0, 1)]
+    rec = ClaimRecorder(SimpleNamespace(nodeid="t::x"), tmp_path)
+    with pytest.raises(ValueError, match="declare"):
+        rec.note("too early")
+    rec.declare("r")
+    rec.runs(results)
+    assert (rec.rec.seeds, rec.rec.device, rec.rec.dtype, rec.rec.torch_version) == ([0, 1], "cpu", "float32", "2.13.0")
+    assert rec.rec.run_wall_time_s == 3.0 and any("MPS_FALLBACK" in n for n in rec.rec.notes)
+    frame = results_frame(results)
+    rec2 = ClaimRecorder(SimpleNamespace(nodeid="t::y"), tmp_path)
+    rec2.declare("r2")
+    rec2.runs(frame)
+    assert rec2.rec.seeds == [0, 1] and rec2.rec.run_wall_time_s == 3.0
+    with pytest.raises(ValueError):
+        rec2.runs([])
+    with pytest.raises(ValueError, match="no field"):
+        rec2.set(bogus=1)
