@@ -13,7 +13,8 @@ How: ``torch.func.stack_module_state`` stacks the K models' parameters along a n
 dimension, and ``torch.func.vmap`` over ``functional_call`` runs the K forward/backward passes
 as batched matrix multiplies. Each model's loss enters the summed objective with weight 1,
 so its gradient is exactly its own. Failures are per model: a NaN or diverging model is
-marked ``failed`` with its reason while the others continue (the models share no numbers).
+marked ``failed`` with its reason while the others continue (the models share no numbers);
+a ``RuntimeError`` from torch (out of memory, a device error) fails every unfinished member.
 
 When it pays: many tiny same-shape models at small batch, where one model's step is
 dominated by per-op overhead (Python, kernel launch, the optimiser's per-tensor loop) rather
@@ -229,61 +230,68 @@ def _train_ensemble(specs: list[RunSpec], tasks: list[Task], device: torch.devic
     since_point: deque[torch.Tensor] = deque(maxlen=TRAIN_LOSS_WINDOW)
     since_check: list[torch.Tensor] = []
     first_mean: torch.Tensor | None = None
-    for step in range(steps):
-        mult = lr_multiplier(step, first.optim, steps)
-        x, y, mask = _stack([t.train_batch(step, first.optim.batch_size) for t in tasks])
-        x, y = x.to(device), y.to(device)
-        mask = None if mask is None else mask.to(device)
-        losses = batched.losses(x, y, mask)
-        losses.sum().backward()
-        if first.optim.grad_clip > 0:
-            _clip_per_model(batched.params, first.optim.grad_clip)
-        opt.step(mult)
-        opt.zero_grad()
-        done = step + 1
-        since_point.append(losses.detach())
-        since_check.append(losses.detach())
-        point = done % eval_every == 0 or done == steps
-        if point or len(since_check) >= CHECK_EVERY:
-            window = torch.stack(since_check).float().cpu()  # (n, K)
-            means = window.mean(0)
-            for k in range(K):
-                if results[k].status != "ok":
-                    continue
-                col = window[:, k]
-                if not bool(torch.isfinite(col).all()):
-                    bad = int((~torch.isfinite(col)).nonzero()[0, 0])
-                    results[k].status = "failed"
-                    results[k].failure = f"non-finite training loss at step {done - len(col) + bad + 1}"
-                elif first_mean is not None and means[k] > DIVERGENCE_FACTOR * first_mean[k]:
-                    results[k].status = "failed"
-                    results[k].failure = (
-                        f"diverged: mean training loss {float(means[k]):.4g} over steps {done - len(col) + 1}-{done} "
-                        f"exceeds {DIVERGENCE_FACTOR}x the first window's {float(first_mean[k]):.4g}"
-                    )
-                if results[k].status != "ok":
-                    failed_at[k] = done
-            if first_mean is None:
-                first_mean = means
-            since_check = []
-        if point:
-            train_means = torch.stack(list(since_point)).float().mean(0).cpu().tolist()
-            eval_means = _eval_losses(batched, eval_sets)
-            for k in range(K):
-                if results[k].status != "ok":
-                    continue
-                if not math.isfinite(eval_means[k]):
-                    results[k].status, results[k].failure = "failed", f"non-finite held-out loss at step {done}"
-                    failed_at[k] = done
-                    continue
-                results[k].curve.append({
-                    "step": done, "tokens": done * per_step, "flops": float(done * per_step * fpt),
-                    "lr": specs[k].optim.lr * mult,
-                    "train_loss": train_means[k], "eval_loss": eval_means[k],
-                })
-            since_point.clear()
-        if all(r.status != "ok" for r in results):
-            break
+    done = 0
+    try:
+        for step in range(steps):
+            mult = lr_multiplier(step, first.optim, steps)
+            x, y, mask = _stack([t.train_batch(step, first.optim.batch_size) for t in tasks])
+            x, y = x.to(device), y.to(device)
+            mask = None if mask is None else mask.to(device)
+            losses = batched.losses(x, y, mask)
+            losses.sum().backward()
+            if first.optim.grad_clip > 0:
+                _clip_per_model(batched.params, first.optim.grad_clip)
+            opt.step(mult)
+            opt.zero_grad()
+            done = step + 1
+            since_point.append(losses.detach())
+            since_check.append(losses.detach())
+            point = done % eval_every == 0 or done == steps
+            if point or len(since_check) >= CHECK_EVERY:
+                window = torch.stack(since_check).float().cpu()  # (n, K)
+                means = window.mean(0)
+                for k in range(K):
+                    if results[k].status != "ok":
+                        continue
+                    col = window[:, k]
+                    if not bool(torch.isfinite(col).all()):
+                        bad = int((~torch.isfinite(col)).nonzero()[0, 0])
+                        results[k].status = "failed"
+                        results[k].failure = f"non-finite training loss at step {done - len(col) + bad + 1}"
+                    elif first_mean is not None and means[k] > DIVERGENCE_FACTOR * first_mean[k]:
+                        results[k].status = "failed"
+                        results[k].failure = (
+                            f"diverged: mean training loss {float(means[k]):.4g} over steps {done - len(col) + 1}-{done} "
+                            f"exceeds {DIVERGENCE_FACTOR}x the first window's {float(first_mean[k]):.4g}"
+                        )
+                    if results[k].status != "ok":
+                        failed_at[k] = done
+                if first_mean is None:
+                    first_mean = means
+                since_check = []
+            if point:
+                train_means = torch.stack(list(since_point)).float().mean(0).cpu().tolist()
+                eval_means = _eval_losses(batched, eval_sets)
+                for k in range(K):
+                    if results[k].status != "ok":
+                        continue
+                    if not math.isfinite(eval_means[k]):
+                        results[k].status, results[k].failure = "failed", f"non-finite held-out loss at step {done}"
+                        failed_at[k] = done
+                        continue
+                    results[k].curve.append({
+                        "step": done, "tokens": done * per_step, "flops": float(done * per_step * fpt),
+                        "lr": specs[k].optim.lr * mult,
+                        "train_loss": train_means[k], "eval_loss": eval_means[k],
+                    })
+                since_point.clear()
+            if all(r.status != "ok" for r in results):
+                break
+    except RuntimeError as exc:  # torch's runtime failures (out of memory, device errors)
+        for k, r in enumerate(results):
+            if r.ok:
+                r.status, r.failure = "failed", f"{type(exc).__name__} at step {done + 1}: {exc}"
+                failed_at[k] = done
     for k, (r, spec, task) in enumerate(zip(results, specs, tasks)):
         done_k = failed_at[k] if failed_at[k] is not None else done
         r.steps, r.tokens = done_k, done_k * per_step

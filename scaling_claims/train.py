@@ -13,8 +13,10 @@ What it does, in order:
    mean training loss since the previous point and the held-out loss on fixed batches.
 5. Checks the loss every few steps (no per-step ``.item()``): a NaN/inf loss, or a windowed
    mean loss above ``DIVERGENCE_FACTOR`` times the first window's, ends the run with status
-   ``"failed"`` and the reason; any other exception during training does too. ``train``
-   never raises for a training failure.
+   ``"failed"`` and the reason; so does a ``RuntimeError`` from torch during training (out
+   of memory, a device error). ``train`` never raises for a training failure; programming
+   errors (``TypeError``, ``AttributeError``, ...) do propagate rather than being cached as
+   failed runs.
 6. Runs the spec's evaluators (``scaling_claims.evals``) and records everything. An
    evaluator's exception propagates (a bug or a bad option, not a training failure), so no
    record is cached for a run whose metrics could not be computed.
@@ -229,23 +231,24 @@ def _train(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunRe
                     first_mean = mean
                 since_check = []
             if point:
-                window = torch.stack(list(since_point)).float().mean()
+                window = float(torch.stack(list(since_point)).float().mean())
+                held_out = eval_loss(model, task, eval_batches, spec.dtype, device)
+                if not math.isfinite(held_out):
+                    raise TrainingFailure(f"non-finite held-out loss at step {done}")
                 result.curve.append(
                     {
                         "step": done,
                         "tokens": done * per_step,
                         "flops": float(done * per_step * fpt),
                         "lr": lr,
-                        "train_loss": float(window),
-                        "eval_loss": eval_loss(model, task, eval_batches, spec.dtype, device),
+                        "train_loss": window,
+                        "eval_loss": held_out,
                     }
                 )
                 since_point.clear()
-                if not math.isfinite(result.curve[-1]["eval_loss"]):
-                    raise TrainingFailure(f"non-finite held-out loss at step {done}")
     except TrainingFailure as exc:
         result.status, result.failure = "failed", str(exc)
-    except Exception as exc:  # a training failure (e.g. out of memory) is recorded, never raised
+    except RuntimeError as exc:  # torch's runtime failures (out of memory, device errors) are recorded
         result.status, result.failure = "failed", f"{type(exc).__name__} at step {done + 1}: {exc}"
     result.steps = done
     result.tokens = done * per_step

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from scaling_claims.ensemble import train_ensemble
 from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
@@ -91,3 +92,16 @@ def test_incompatible_runs_raise(change, message):
 def test_empty_ensemble_raises():
     with pytest.raises(ValueError, match="at least one"):
         train_ensemble([])
+
+
+def test_runtime_error_fails_every_member(monkeypatch):
+    import scaling_claims.ensemble as ens_mod
+
+    def boom(*a, **k):
+        raise torch.OutOfMemoryError("out of memory (simulated)")
+
+    monkeypatch.setattr(ens_mod, "_clip_per_model", boom)
+    base = RunSpec(model=ModelSpec(n_layer=1, d_model=16, n_head=2, ctx=16), data=DataSpec.make("stdlib"),
+                   optim=OptimSpec(batch_size=4), budget=Budget(steps=3))
+    results = train_ensemble([base, base.replace(seed=1)])
+    assert all(r.status == "failed" and "OutOfMemoryError at step 1" in r.failure and r.steps == 0 for r in results)

@@ -183,3 +183,15 @@ def test_device_is_synchronised_before_each_clock_read(monkeypatch):
     r = train(tiny_spec(budget=Budget(steps=2)))
     assert events == ["sync", "clock", "sync", "clock"]
     assert r.wall_time_s == 2.0  # the second read minus the first
+
+
+def test_runtime_error_during_training_fails_the_run(monkeypatch):
+    # e.g. out of memory on a device: recorded as a failed run with the reason, not raised.
+    import scaling_claims.train as train_mod
+
+    def boom(*a, **k):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(train_mod.nn.utils, "clip_grad_norm_", boom)
+    r = train(tiny_spec(budget=Budget(steps=3)))
+    assert r.status == "failed" and "OutOfMemoryError at step 1" in r.failure and r.steps == 0
