@@ -23,10 +23,6 @@ gpt_specs = st.builds(
 )
 
 
-def counted(model: torch.nn.Module, params) -> int:
-    return sum(p.numel() for p in params)
-
-
 @settings(max_examples=25, deadline=None)
 @given(gpt_specs)
 def test_gpt_counts_match_the_modules(spec):
