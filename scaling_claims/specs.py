@@ -168,9 +168,11 @@ class Budget:
 
 @dataclass(frozen=True)
 class EvalSpec(_Options):
-    """An evaluation run at the end of training (and ``every`` steps when ``every`` > 0 and the
-    evaluator supports it). ``name`` is a key of ``scaling_claims.evals.EVALUATORS``; its
-    numbers land in ``RunResult.metrics`` under ``"<name>/<metric>"``."""
+    """An evaluation run once, at the end of training. ``name`` is ``"<module>.<function>"``,
+    resolved lazily inside the package ``scaling_claims.evals`` (e.g. ``"lm.loss"``), or one of
+    its aliases (``"loss"``, ``"loss_by_position"``); ``options`` are its keyword arguments. Its
+    numbers land in ``RunResult.metrics`` under ``"<name>/<metric>"``. (The held-out loss in the
+    loss curve is the periodic evaluation, every ``RunSpec.eval_every`` steps.)"""
 
     name: str = "loss"
     options: tuple[tuple[str, Any], ...] = ()
