@@ -26,6 +26,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from scaling_claims import checks, ladders, plots
 from scaling_claims.fit import fit_chinchilla, fit_isoflop_approach1, fit_isoflop_approach2
@@ -210,8 +211,8 @@ def test_counting_convention(level, sweep, budget_scale, device, claim):
 def test_allocation_showdown(level, sweep, budget_scale, device, claim):
     plan = _declare(claim, "chinchilla-vs-kaplan", level, budget_scale,
                     claim="at a held-out larger budget the fitted allocation beats Kaplan's N ~ C^0.73",
-                    quantity="median loss: Kaplan allocation - fitted allocation (nats/byte)",
-                    paper_value="> 0", tolerance="> 0 (median of 3 seeds each)",
+                    quantity="paired loss margin: Kaplan allocation - fitted allocation (nats/byte)",
+                    paper_value="> 0", tolerance="paired mean margin > t(0.95) x its SE over seeds",
                     justification="equal compute by construction; both allocations anchored at the fitted "
                                   "optimum of the smallest budget so only the growth exponent differs")
     df, (m, f1, f2, f3, ci) = analysis(sweep, level, budget_scale, device)
@@ -227,13 +228,15 @@ def test_allocation_showdown(level, sweep, budget_scale, device, claim):
         pytest.skip(f"the two allocations round to the same width {w_fit} (a={f2.params['a']:.3f} ~ 0.73)")
     runs = _ok_runs(sweep(ladders.showdown_specs(C, (w_fit, w_kap), plan.seeds, device), desc="showdown"))
     claim.runs(pd.concat([df, runs]))
-    loss = runs.groupby("model.d_model").final_eval_loss
-    med = loss.median()
-    margin = float(med[w_kap] - med[w_fit])
-    claim.measured(margin)
+    by = runs.pivot_table(index="seed", columns="model.d_model", values="final_eval_loss")
+    paired = (by[w_kap] - by[w_fit]).to_numpy()  # same seed = same data order and init stream
+    margin = float(paired.mean())
+    se = float(paired.std(ddof=1) / np.sqrt(len(paired)))
+    t95 = float(stats.t.ppf(0.95, len(paired) - 1))
+    claim.measured(margin, ci=(margin - t95 * se, margin + t95 * se), level=0.90)
     claim.points(runs[["model.d_model", "params_non_embedding", "seed", "tokens", "flops", "final_eval_loss"]])
-    claim.note(f"fitted allocation losses {sorted(loss.get_group(w_fit).round(4))}, "
-               f"Kaplan allocation losses {sorted(loss.get_group(w_kap).round(4))}")
+    claim.note(f"paired (Kaplan - fitted) loss per seed {np.round(paired, 4).tolist()}: mean {margin:.4f}, "
+               f"SE {se:.4f}; the claim needs mean > t(0.95, {len(paired) - 1}) * SE = {t95 * se:.4f}")
     iso = m[m.C == max(m.C)]
     claim.plot(plots.grouped_plot, {
         f"IsoFLOP C={max(m.C):.3g} (median)": (iso.N, iso.loss),
@@ -243,8 +246,15 @@ def test_allocation_showdown(level, sweep, budget_scale, device, claim):
                                           runs[runs["model.d_model"] == w_kap].final_eval_loss),
     }, styles=["o-", "bs", "r^"], logx=True, xlabel="non-embedding parameters N",
         ylabel="held-out loss (nats/byte)", title="Allocation showdown at equal compute (each seed)")
-    claim.check(checks.ordered("fitted allocation loss < Kaplan allocation loss", med[w_fit], med[w_kap],
-                               labels=("fitted", "Kaplan")))
+    check = checks.at_least("paired margin (Kaplan - fitted) above one-sided 95% noise", margin, t95 * se)
+    if level == "quick":
+        # Measured: margin +0.001 +- 0.014 nats. A 10x extrapolation from the smallest budget
+        # separates the two allocations by only ~2x in N, and an IsoFLOP curve is flat near its
+        # minimum, so the loss gap (~0.001 nats) is below the seed noise (~0.02): the quick
+        # set cannot show the claim. The slow set extrapolates further (see chinchilla_plan).
+        claim.expect_refuted(check, "not resolvable at the quick scale: allocations ~2x apart in N")
+    else:
+        claim.check(check)
 
 
 def _ok_runs(df: pd.DataFrame) -> pd.DataFrame:

@@ -175,4 +175,13 @@ def test_shape_insensitivity(level, sweep, budget_scale, device, claim):
                ylabel="held-out loss (nats/byte)", hline=(f"min x (1 + {SHAPE_TOLERANCE:.0%})",
                                                           float(m.loss.min() * (1 + SHAPE_TOLERANCE))),
                title=f"Shape at N ~ {int(n.median()):,} (Kaplan: within ~3%)")
-    claim.check(checks.at_most("relative loss spread across shapes", spread, SHAPE_TOLERANCE))
+    claim.note("per shape (n_layer, d_model): " + ", ".join(
+        f"({r['model.n_layer']}, {r['model.d_model']}): {r.loss:.4f}" for _, r in m.iterrows()))
+    check = checks.at_most("relative loss spread across shapes", spread, SHAPE_TOLERANCE)
+    if level == "quick":
+        # Measured: 6.5% (the deep-narrow (4, 16) model, one 16-wide head, is worst; (1, 36) best).
+        # At 800k tokens these 1.3e4-parameter models are far from converged and narrow ones
+        # learn slower per token; Kaplan's 3% holds for converged models of 1e6-1e9 parameters.
+        claim.expect_refuted(check, "miniature, data-limited models: shape matters more than 3%")
+    else:
+        claim.check(check)
