@@ -63,7 +63,10 @@ def ladder_metrics(results) -> dict[str, np.ndarray]:
         assert r.ok, f"run failed: {r.failure}"
         rows.setdefault(r.params["non_embedding"], []).append(r.metrics)
     N = np.array(sorted(rows), dtype=float)
-    mean = lambda key: np.array([np.mean([m[f"{EM}/{key}"] for m in rows[n]], axis=0) for n in sorted(rows)])  # noqa: E731
+
+    def mean(key: str) -> np.ndarray:
+        return np.array([np.mean([m[f"{EM}/{key}"] for m in rows[n]], axis=0) for n in sorted(rows)])
+
     return {"N": N, "em": mean("exact_match"), "digit_acc": mean("digit_acc"), "acc": mean("digit_acc_mean"),
             "ce": mean("answer_ce"), "em_prefix": mean("em_prefix"),
             "em_runs": np.array([m[f"{EM}/exact_match"] for n in sorted(rows) for m in rows[n]]),

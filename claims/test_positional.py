@@ -157,8 +157,8 @@ def test_position_interpolation_helps_rope(claim, curves):
             justification="an ordering; zero-shot PI (no fine-tuning), see the module docstring")
     gain = curves["rope"][1:3] - curves["rope+PI"][1:3]
     claim.measured(float(gain.min()))
-    both = checks.ordered("RoPE+PI < RoPE at 2L and 4L (worst case)", float(np.max(curves["rope+PI"][1:3] - curves["rope"][1:3])),
-                          0.0, labels=("max(PI - RoPE)", "0"))
+    worst = float(np.max(curves["rope+PI"][1:3] - curves["rope"][1:3]))
+    both = checks.ordered("RoPE+PI < RoPE at 2L and 4L (worst case)", worst, 0.0, labels=("max(PI - RoPE)", "0"))
     claim.expect_refuted(both, why="zero-shot; Chen et al. fine-tune after interpolating")
 
 
@@ -186,7 +186,8 @@ def test_copy_reverse_length_generalisation(claim, sweep, device, mode):
     lengths = tuple(range(1, 33))
     ev = "lengths.accuracy_vs_length"
     specs = [RunSpec(model=ModelSpec(n_layer=2, d_model=64, n_head=4, ctx=32, vocab_size=12, pos=p),
-                     data=DataSpec.make(mode, seed=s, max_len=16), optim=OptimSpec(lr=3e-3, warmup_steps=50, batch_size=64),
+                     data=DataSpec.make(mode, seed=s, max_len=16),
+                     optim=OptimSpec(lr=3e-3, warmup_steps=50, batch_size=64),
                      budget=Budget(steps=3000), seed=s, device=device, eval_every=3000, eval_batches=1,
                      evals=(EvalSpec.make(ev, lengths=lengths, n_per_length=200),), tag="positional-copy")
              for p in ENCODINGS for s in (0, 1, 2)]

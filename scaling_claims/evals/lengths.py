@@ -10,8 +10,9 @@ longer than any seen in training). These evaluators measure exactly that on a tr
   evaluation length (``task.eval_batches(1, B, seq_len=T)``, the corpus tasks' interface),
   with about the same number of predicted tokens at every length (so every length is
   estimated about equally well). Every position of a window counts, as in Press et al.'s
-  non-overlapping evaluation, so a longer window mixes short and long contexts. Learned absolute positions cannot run past ``ctx``: that length is
-  reported as NaN with ``ran`` = 0 (a defined behaviour, not a crash).
+  non-overlapping evaluation, so a longer window mixes short and long contexts. Learned
+  absolute positions cannot run past ``ctx``: that length is reported as NaN with
+  ``ran`` = 0 (a defined behaviour, not a crash).
   With ``interpolate=True`` and a RoPE model, each length T > ctx is also evaluated with
   position interpolation (Chen et al. 2023): a copy of the model with
   ``rope_scale = ctx / T``, the same weights (zero-shot; Chen et al. additionally fine-tune).
@@ -27,7 +28,6 @@ import dataclasses
 import math
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -68,8 +68,8 @@ def loss_vs_length(model, task, spec, device, lengths: Sequence[int] = (64, 128,
     """Per-token loss at each evaluation length (see the module docstring), on
     ``ceil(n_targets / T)`` held-out windows of length T from ``task.eval_batches(...,
     seq_len=T)``. Returns ``lengths``, ``loss`` (NaN where the model cannot run), ``ran`` (1
-    where it ran, 0 where it refused the length) and, with ``interpolate``, ``loss_pi`` (position interpolation; equal to ``loss`` at
-    T <= ctx)."""
+    where it ran, 0 where it refused the length) and, with ``interpolate``, ``loss_pi``
+    (position interpolation; equal to ``loss`` at T <= ctx)."""
     lengths = [int(t) for t in lengths]
     if not lengths or min(lengths) < 1 or n_targets < 1:
         raise ValueError(f"loss_vs_length: lengths and n_targets must be positive, got {lengths}, {n_targets}")
