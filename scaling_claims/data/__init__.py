@@ -12,6 +12,7 @@ interface and ``docs/engine.md`` for every task and option):
 ``modular``        a + b mod p (train/held-out split of the p**2 table)
 ``sparse_parity``  multitask sparse parity with Zipf task frequencies (MLP input)
 ``zipf_features``  Zipf-distributed one-hot features with random labels (MLP input)
+``noisy_classes``  Gaussian mixture, fixed training set with label noise (MLP input)
 =================  =========================================================================
 """
 
@@ -26,6 +27,7 @@ from .corpus import ByteCorpusTask
 from .stdlib import load_stdlib_corpus, make_stdlib_task
 from .synthetic import AdditionTask, CopyTask, ModularTask, Problems, SequenceTask, SparseParityTask, ZipfFeaturesTask
 from .textfile import make_textfile_task
+from .noisy_classes import NoisyClassesTask
 
 __all__ = [
     "EVAL_SEED", "Batch", "Task", "ByteCorpusTask", "SequenceTask", "Problems", "AdditionTask", "CopyTask",
@@ -53,11 +55,13 @@ TASKS: dict[str, Callable[..., Task]] = {
     "modular": lambda seed, ctx, **o: ModularTask(seed, **o),
     "sparse_parity": lambda seed, ctx, **o: SparseParityTask(seed, **o),
     "zipf_features": lambda seed, ctx, **o: ZipfFeaturesTask(seed, **o),
+    "noisy_classes": lambda seed, ctx, **o: NoisyClassesTask(seed, **o),
 }
 
 _CLASSES: dict[str, Callable[..., Any]] = {
     "stdlib": make_stdlib_task, "textfile": make_textfile_task, "addition": AdditionTask, "copy": CopyTask,
     "reverse": CopyTask, "modular": ModularTask, "sparse_parity": SparseParityTask, "zipf_features": ZipfFeaturesTask,
+    "noisy_classes": NoisyClassesTask,
 }
 
 
