@@ -115,7 +115,17 @@ def test_evaluator_bad_input():
         classification.error(Fixed(cls=0), make_task(DataSpec.make("addition")), _spec(), dev)
 
 
-def test_a_tiny_mlp_memorises_the_noisy_labels_through_train():
+@pytest.fixture
+def one_thread():
+    """One torch thread for a training run (as the executors use), restored afterwards: a
+    two-thread run of a tiny MLP on a busy 2-core machine is many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_a_tiny_mlp_memorises_the_noisy_labels_through_train(one_thread):
     spec = RunSpec(model=ModelSpec(arch="mlp", d_in=5, hidden=(64,), d_out=3),
                    data=DataSpec.make("noisy_classes", **SMALL),
                    optim=OptimSpec(lr=1e-2, weight_decay=0.0, batch_size=40, grad_clip=0.0, schedule="constant"),
