@@ -20,6 +20,7 @@ longer than a few seconds; see ``Progress``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import multiprocessing as mp
 import os
 import sys
@@ -183,7 +184,9 @@ class PoolExecutor:
 
     ``train_fn`` must be picklable by reference (a module-level function); None means the
     real ``scaling_claims.train.train``. A single spec is run in this process instead (starting
-    a worker costs a torch import, more than a tiny run).
+    a worker costs a torch import, more than a tiny run). If a worker dies (killed, out of
+    memory), the pool is replaced and the specs still without a record are retried once; a
+    second death raises ``RuntimeError``.
     """
 
     name = "pool"
@@ -227,6 +230,26 @@ class PoolExecutor:
                 )
             )
             return outcome
+        for attempt in (1, 2):
+            try:
+                outcome.update(self._run_in_pool(todo, cache, train_fn, refresh_since, blocking, progress))
+                return outcome
+            except BrokenProcessPool as err:
+                # a worker died (killed, out of memory, a crash in native code): drop the pool;
+                # finished runs are in the cache, so a fresh pool retries only the rest, once
+                self._discard_pool()
+                todo = [s for s in todo if cache.get(s.key(), refresh_since) is None]
+                if attempt == 2 or not todo:
+                    if todo:
+                        raise RuntimeError(
+                            f"pool workers died twice while training; {len(todo)} spec(s) have no record, "
+                            f"e.g. {todo[0].key()} ({err})"
+                        ) from err
+        return outcome
+
+    def _run_in_pool(self, todo: list[RunSpec], cache: RunCache, train_fn: TrainFn | None,
+                     refresh_since: float | None, blocking: bool, progress: Progress | None) -> dict[str, str]:
+        outcome: dict[str, str] = {}
         pool = self._get_pool()
         futures = [
             pool.submit(_pool_task, str(cache.root), s.to_dict(), train_fn, refresh_since, blocking) for s in todo
@@ -242,6 +265,11 @@ class PoolExecutor:
                 fut.cancel()
             raise
         return outcome
+
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:

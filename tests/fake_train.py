@@ -73,3 +73,20 @@ def counted_real_train(spec: RunSpec) -> RunResult:
     result = train(spec)
     event("done")
     return result
+
+
+def dies_once_train(spec: RunSpec) -> RunResult:
+    """Kills its worker process the first time it sees a spec with seed 13 (a marker file next to
+    ``$FAKE_TRAIN_LOG`` remembers), as an out-of-memory kill would; trains normally otherwise."""
+    marker = os.environ["FAKE_TRAIN_LOG"] + ".died"
+    if spec.seed == 13 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(137)
+    return fake_train(spec)
+
+
+def always_dies_train(spec: RunSpec) -> RunResult:
+    """Kills its worker process for a spec with seed 13, every time."""
+    if spec.seed == 13:
+        os._exit(137)
+    return fake_train(spec)

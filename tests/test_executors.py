@@ -126,3 +126,28 @@ def test_progress_prints_nothing_for_a_fast_sweep():
         p.update(trained=False)
     p.close()
     assert out.getvalue() == ""
+
+
+def test_pool_replaces_a_dead_worker_and_retries_the_rest(tmp_path, train_log):
+    from fake_train import dies_once_train
+
+    ss = specs(3) + [specs(1)[0].replace(seed=13)]
+    cache, pool = RunCache(tmp_path), PoolExecutor(workers=2)
+    try:
+        pool.run(ss, cache, dies_once_train)
+    finally:
+        pool.close()
+    assert all(cache.get(s.key()) is not None for s in ss)
+    assert sorted(set(k for _, k in log_lines(train_log))) == sorted(s.key() for s in ss)
+
+
+def test_pool_gives_up_clearly_when_workers_keep_dying(tmp_path, train_log):
+    from fake_train import always_dies_train
+
+    bad = specs(1)[0].replace(seed=13)
+    pool = PoolExecutor(workers=2)
+    try:
+        with pytest.raises(RuntimeError, match="died twice"):
+            pool.run(specs(2) + [bad], RunCache(tmp_path), always_dies_train)
+    finally:
+        pool.close()
