@@ -252,7 +252,7 @@ def test_allocation_showdown(level, sweep, budget_scale, device, claim):
         # separates the two allocations by only ~2x in N, and an IsoFLOP curve is flat near its
         # minimum, so the loss gap (~0.001 nats) is below the seed noise (~0.02): the quick
         # set cannot show the claim. The slow set extrapolates further (see chinchilla_plan).
-        claim.expect_refuted(check, "not resolvable at the quick scale: allocations ~2x apart in N")
+        claim.expect_inconclusive(check, "not resolvable at the quick scale: allocations ~2x apart in N")
     else:
         claim.check(check)
 

@@ -132,15 +132,23 @@ def test_exact_match_is_sharper_than_per_digit_accuracy(claim, ladder):
 def test_longer_answers_are_sharper(claim, ladder):
     _declare(claim, ladder, "emergence-longer-sharper", quantity="logistic slope in ln N: EM over 4 vs 2 digits",
              claim="exact match gets sharper as the answer gets longer", paper_value="slope grows with L",
-             tolerance="slope_EM(4) > slope_EM(2)", justification="an ordering of fitted slopes on seed means")
+             tolerance="slope_EM(4) > slope_EM(2), 95% CIs separated",
+             justification="an ordering of fitted slopes must exceed their fitting noise to count")
     fit4 = fit_logistic(ladder["N"], ladder["em"])
     fit2 = fit_logistic(ladder["N"], ladder["em_prefix"][:, 1])
     claim.measured(fit4.params["slope"] - fit2.params["slope"])
     claim.note(f"slope per ln N: 4 digits {fit4.params['slope']:.3g} {fit4.ci['slope']}, "
                f"2 digits {fit2.params['slope']:.3g} {fit2.ci['slope']}")
     claim.fit({"em_4_digits": fit4, "em_2_digits": fit2})
-    claim.check(checks.steeper_than("longer answers are sharper", fit4.params["slope"], fit2.params["slope"],
-                                    labels=("slope EM 4 digits", "slope EM 2 digits")))
+    # The ordering of two point estimates alone would "confirm" a difference inside the fitting
+    # noise, so the slopes' 95% CIs must be separated. Measured: 2.68 [1.51, 3.85] (4 digits) vs
+    # 2.55 (2 digits): the quick ladder (5 sizes x 3 seeds) cannot resolve it; the slow test
+    # trains separate 2- and 4-digit tasks.
+    check = checks.steeper_than("longer answers are sharper", fit4.params["slope"], fit2.params["slope"],
+                                ci_a=fit4.ci["slope"], ci_b=fit2.ci["slope"],
+                                labels=("slope EM 4 digits", "slope EM 2 digits"))
+    claim.expect_inconclusive(check, "slopes' CIs overlap on the quick ladder: EM over 2 vs 4 digits of the "
+                                     "same predictions differ by less than the fitting noise")
 
 
 @pytest.mark.quick
@@ -166,8 +174,8 @@ def test_longer_answers_are_sharper_separate_tasks(claim, sweep, device):
     claim.declare("emergence-longer-sharper-separate", paper=PAPER,
                   quantity="logistic slope in ln N: EM on 4-digit vs 2-digit addition",
                   claim="exact match gets sharper as the answer gets longer (separately trained tasks)",
-                  paper_value="slope grows with L", tolerance="slope(k=4) > slope(k=2)",
-                  justification="an ordering of fitted slopes on seed means",
+                  paper_value="slope grows with L", tolerance="slope(k=4) > slope(k=2), 95% CIs separated",
+                  justification="an ordering of fitted slopes must exceed their fitting noise to count",
                   param_convention="non-embedding N (Kaplan)", budget=f"{steps} steps, widths {widths}, seeds {SEEDS}")
     fits, curves = {}, {}
     for k in (2, 4):
@@ -181,4 +189,5 @@ def test_longer_answers_are_sharper_separate_tasks(claim, sweep, device):
     claim.plot(plots.grouped_plot, curves, xlabel="non-embedding parameters N", ylabel="exact match (mean of 3 seeds)",
                logx=True, title="Exact match vs N for two answer lengths")
     claim.check(checks.steeper_than("longer answers are sharper", fits[4].params["slope"], fits[2].params["slope"],
+                                    ci_a=fits[4].ci["slope"], ci_b=fits[2].ci["slope"],
                                     labels=("slope k=4", "slope k=2")))

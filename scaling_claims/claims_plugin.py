@@ -72,6 +72,7 @@ class ClaimRecorder:
         self._root = root
         self.record: ClaimRecord | None = None
         self._start = time.perf_counter()
+        self._xfail_verdict = REFUTED  # what a strict xfail means for this claim
 
     # -- identity and the paper's side
     def declare(self, claim_id: str, **fields: Any) -> "ClaimRecorder":
@@ -180,9 +181,22 @@ class ClaimRecorder:
         strict xfail whose reason carries the measured number, and the check is required.
         Fails as expected -> xfailed, verdict "refuted". Holds -> XPASS(strict), a failure
         that tells us the claim now holds (verdict "confirmed")."""
+        self._expect_failure(check, "claim expected refuted", why, REFUTED)
+
+    def expect_inconclusive(self, check: Check, why: str) -> None:
+        """Like :meth:`expect_refuted`, for a claim this scale cannot resolve either way (the
+        effect is below the measured noise): the test is a strict xfail carrying the numbers,
+        and the verdict is "inconclusive", not "refuted". ``why`` must say why it cannot be
+        resolved. If the check ever holds, XPASS(strict) fails the test (verdict "confirmed")."""
+        if not why:
+            raise ValueError("expect_inconclusive needs a reason: why can this scale not resolve the claim?")
+        self._expect_failure(check, "claim not resolvable at this scale", why, INCONCLUSIVE)
+
+    def _expect_failure(self, check: Check, prefix: str, why: str, verdict: str) -> None:
         self.rec.checks.append(check.to_dict())
-        reason = f"claim expected refuted: {check.name}: {check.message}" + (f" ({why})" if why else "")
+        reason = f"{prefix}: {check.name}: {check.message}" + (f" ({why})" if why else "")
         self.rec.notes.append(reason)
+        self._xfail_verdict = verdict
         _mark_strict_xfail(self._item, reason)
         check.require()
 
@@ -261,6 +275,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.when == "call" or (call.when == "setup" and not rep.passed):
         record = recorder.record
         record.verdict, record.outcome = _verdict(rep, call)
+        if record.outcome == "xfailed":
+            record.verdict = recorder._xfail_verdict
         record.wall_time_s = rep.duration
         if record.outcome == "error" and call.excinfo is not None:
             record.notes.append(f"error: {call.excinfo.typename}: {call.excinfo.value}")

@@ -112,6 +112,11 @@ def test_expected_refuted(claim):
     claim.measured(0.31)
     claim.expect_refuted(checks.at_most("loss increase", 0.31, 0.10))
 
+def test_not_resolvable(claim):
+    claim.declare("c-unresolved")
+    claim.measured(0.001, ci=(-0.02, 0.022))
+    claim.expect_inconclusive(checks.at_least("margin above noise", 0.001, 0.02), "effect below seed noise")
+
 @pytest.mark.xfail(reason="a static, non-strict mark must not hide the run-time strict one")
 def test_expected_refuted_but_holds(claim):
     claim.declare("c-xpass")
@@ -144,24 +149,26 @@ def _run(pytester: pytest.Pytester, monkeypatch, *args: str):
 @pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
 def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
     result = _run(pytester, monkeypatch, *(["-n", "2"] if xdist else []))
-    result.assert_outcomes(passed=4, failed=3, xfailed=1)
+    result.assert_outcomes(passed=4, failed=3, xfailed=2)
     art = pytester.path / "artifacts"
     data = json.loads((art / "claims.json").read_text())
     verdicts = {c["claim_id"]: (c["verdict"], c["outcome"]) for c in data["claims"]}
     assert verdicts == {"c-ok": ("confirmed", "passed"), "c-refuted": ("refuted", "failed"),
                         "c-xfail": ("refuted", "xfailed"), "c-xpass": ("confirmed", "xpassed"),
+                        "c-unresolved": ("inconclusive", "xfailed"),
                         "c-error": ("inconclusive", "error"), "c-dup": ("confirmed", "passed")}
     xfail = next(c for c in data["claims"] if c["claim_id"] == "c-xfail")
     assert "0.31 > 0.1" in " ".join(xfail["notes"])  # the measured number is in the reason
     result.stdout.fnmatch_lines(["*XPASS(strict)*", "*scaling claims*", "*c-ok*0.5*0.52*0.54*confirmed*",
-                                 "*6 claims: 3 confirmed, 2 refuted, 1 inconclusive*",
+                                 "*7 claims: 3 confirmed, 2 refuted, 2 inconclusive*",
                                  "*warning: claim id 'c-dup' was recorded by several tests*",
                                  "*XFAIL*test_expected_refuted*0.31 > 0.1*"])
     md = (art / "report.md").read_text()
     assert "[plot](c-ok/plot.png)" in md and (art / "c-ok" / "plot.png").is_file()
     assert (art / "c-ok" / "points.csv").is_file() and (art / "c-ok" / "fit.json").is_file()
     assert sorted(p.name for p in (art / "records").iterdir()) == [
-        "c-dup.json", "c-error.json", "c-ok.json", "c-refuted.json", "c-xfail.json", "c-xpass.json"]
+        "c-dup.json", "c-error.json", "c-ok.json", "c-refuted.json", "c-unresolved.json", "c-xfail.json",
+        "c-xpass.json"]
     if xdist:  # the table is printed once, by the controller
         assert result.stdout.str().count("== scaling claims ==") == 1
 
