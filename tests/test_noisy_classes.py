@@ -89,7 +89,8 @@ class Fixed(nn.Module):
 
 
 def _spec():
-    return RunSpec(model=ModelSpec(arch="mlp", d_in=5, hidden=(8,), d_out=3), data=DataSpec.make("noisy_classes", **SMALL))
+    return RunSpec(model=ModelSpec(arch="mlp", d_in=5, hidden=(8,), d_out=3),
+                   data=DataSpec.make("noisy_classes", **SMALL))
 
 
 def test_evaluator_counts_against_hand_made_models():
