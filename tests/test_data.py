@@ -20,6 +20,7 @@ SMALL = {
     "modular": {"p": 11},
     "sparse_parity": {"n_tasks": 5, "n_bits": 10, "k": 3},
     "zipf_features": {"n_features": 30},
+    "noisy_classes": {"n_train": 40, "n_classes": 3, "d_in": 5},
 }
 
 
