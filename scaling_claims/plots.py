@@ -21,12 +21,33 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
+
+
+def _tidy_log_axes(fig) -> None:
+    """Readable ticks on log axes that span little: matplotlib's default labels a narrow log
+    axis with minor ticks in ``2.4 x 10^0`` form and crowds them; plain numbers at 1-2-5
+    (or, within one decade, at every integer multiple) read better."""
+    for ax in fig.axes:
+        for axis, scale, lim in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()),
+                                 (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
+            if scale != "log" or min(lim) <= 0:
+                continue
+            decades = np.log10(max(lim) / min(lim))
+            if decades > 3:
+                continue  # the default decade labels are right for wide axes
+            subs = np.arange(1.0, 10.0) if decades < 1 else (1.0, 2.0, 5.0)
+            axis.set_major_locator(mticker.LogLocator(base=10, subs=subs))
+            axis.set_minor_locator(mticker.LogLocator(base=10, subs=np.arange(1.0, 10.0)))
+            axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:.4g}"))
+            axis.set_minor_formatter(mticker.NullFormatter())
 
 
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _tidy_log_axes(fig)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
