@@ -167,6 +167,22 @@ class InProcessExecutor:
         pass
 
 
+def estimated_cost(spec: RunSpec) -> float:
+    """Rough training FLOPs of a spec, for scheduling only (longest first): the budget's FLOPs,
+    or its tokens (steps x batch x ctx for a step budget) times the model's FLOPs per token.
+    Sequence tasks shorter than ``ctx`` make this an overestimate; the order stays sensible."""
+    from .flops import flops_per_token
+
+    b = spec.budget
+    if b.flops is not None:
+        return float(b.flops)
+    fpt = flops_per_token(spec.model) if spec.model.arch == "gpt" else 6.0 * sum(
+        a * c for a, c in zip((spec.model.d_in, *spec.model.hidden), (*spec.model.hidden, spec.model.d_out)))
+    tokens = b.tokens if b.tokens is not None else b.steps * spec.optim.batch_size * (
+        spec.model.ctx if spec.model.arch == "gpt" else 1)
+    return float(tokens) * fpt
+
+
 def _pool_init() -> None:
     single_thread_torch()
 
@@ -251,6 +267,9 @@ class PoolExecutor:
                      refresh_since: float | None, blocking: bool, progress: Progress | None) -> dict[str, str]:
         outcome: dict[str, str] = {}
         pool = self._get_pool()
+        # longest first: with dynamic assignment this keeps one worker from being left with a
+        # big run at the end while the other idles (LPT scheduling)
+        todo = sorted(todo, key=estimated_cost, reverse=True)
         futures = [
             pool.submit(_pool_task, str(cache.root), s.to_dict(), train_fn, refresh_since, blocking) for s in todo
         ]

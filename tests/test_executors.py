@@ -151,3 +151,19 @@ def test_pool_gives_up_clearly_when_workers_keep_dying(tmp_path, train_log):
             pool.run(specs(2) + [bad], RunCache(tmp_path), always_dies_train)
     finally:
         pool.close()
+
+
+def test_estimated_cost_orders_runs_by_training_flops():
+    from scaling_claims.executors import estimated_cost
+    from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunSpec
+
+    def spec(d_model, **budget):
+        return RunSpec(model=ModelSpec(d_model=d_model, n_head=4), data=DataSpec.make("stdlib"),
+                       budget=Budget(**budget))
+
+    assert estimated_cost(spec(64, steps=100)) > estimated_cost(spec(32, steps=100))
+    assert estimated_cost(spec(32, steps=200)) == 2 * estimated_cost(spec(32, steps=100))
+    assert estimated_cost(spec(32, flops=1e12)) == 1e12
+    mlp = RunSpec(model=ModelSpec(arch="mlp", d_in=4, hidden=(8,), d_out=2), data=DataSpec.make("zipf_features"),
+                  budget=Budget(steps=10))
+    assert estimated_cost(mlp) == 10 * mlp.optim.batch_size * 6 * (4 * 8 + 8 * 2)
