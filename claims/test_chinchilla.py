@@ -30,6 +30,7 @@ from scipy import stats
 
 from scaling_claims import checks, ladders, plots
 from scaling_claims.fit import fit_chinchilla, fit_isoflop_approach1, fit_isoflop_approach2
+from scaling_claims.sweep import require_ok
 
 PAPER = "Hoffmann et al. 2022"
 A_PAPER = {"approach1": 0.50, "approach2": 0.49, "approach3": 0.46}
@@ -226,7 +227,7 @@ def test_allocation_showdown(level, sweep, budget_scale, device, claim):
                f"(anchor N_opt={n_anchor:.0f} at C={c0:.3g}, fitted a={f2.params['a']:.3f})")
     if w_fit == w_kap:
         pytest.skip(f"the two allocations round to the same width {w_fit} (a={f2.params['a']:.3f} ~ 0.73)")
-    runs = _ok_runs(sweep(ladders.showdown_specs(C, (w_fit, w_kap), plan.seeds, device), desc="showdown"))
+    runs = require_ok(sweep(ladders.showdown_specs(C, (w_fit, w_kap), plan.seeds, device), desc="showdown"))
     claim.runs(pd.concat([df, runs]))
     by = runs.pivot_table(index="seed", columns="model.d_model", values="final_eval_loss")
     paired = (by[w_kap] - by[w_fit]).to_numpy()  # same seed = same data order and init stream
@@ -256,9 +257,3 @@ def test_allocation_showdown(level, sweep, budget_scale, device, claim):
     else:
         claim.check(check)
 
-
-def _ok_runs(df: pd.DataFrame) -> pd.DataFrame:
-    bad = df[df.status != "ok"]
-    if len(bad):
-        raise RuntimeError(f"{len(bad)} run(s) failed: {sorted(set(bad.failure))}")
-    return df

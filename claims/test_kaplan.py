@@ -24,6 +24,7 @@ import pytest
 
 from scaling_claims import checks, ladders, plots
 from scaling_claims.fit import fit_power_law, leave_largest_out
+from scaling_claims.sweep import require_ok
 
 PAPER = "Kaplan et al. 2020"
 ALPHA_N_PAPER = 0.076
@@ -39,13 +40,6 @@ SHAPE_TOLERANCE = 0.03
 
 LEVELS = [pytest.param("quick", marks=pytest.mark.quick), pytest.param("slow", marks=pytest.mark.slow)]
 
-
-def _ok(df: pd.DataFrame) -> pd.DataFrame:
-    """All runs must have trained: a failed run is an error (inconclusive), never dropped."""
-    bad = df[df.status != "ok"]
-    if len(bad):
-        raise RuntimeError(f"{len(bad)} run(s) failed: {sorted(set(bad.failure))}")
-    return df
 
 
 def _medians(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -101,7 +95,7 @@ def test_parameter_scaling(level, sweep, budget_scale, device, claim):
                   justification="exponent band: range of published L(N) exponents across domains "
                                 "(Henighan 2020); runs are data-limited at fixed D, so not the paper's regime",
                   param_convention="non_embedding", budget=f"{plan.tokens * budget_scale:.3g} tokens per run")
-    df = _ok(sweep(ladders.kaplan_n_specs(plan, budget_scale, device), desc=f"kaplan L(N) {level}"))
+    df = require_ok(sweep(ladders.kaplan_n_specs(plan, budget_scale, device), desc=f"kaplan L(N) {level}"))
     claim.runs(df)
     m = _medians(df, ["params_non_embedding", "model.d_model"])
     N = m.params_non_embedding.to_numpy(float)
@@ -131,7 +125,7 @@ def test_data_scaling(level, sweep, budget_scale, device, claim):
                   justification="same band as alpha_N; single-epoch D (tokens seen), not Kaplan's "
                                 "early-stopped data-set size",
                   param_convention="non_embedding", budget=f"width {plan.d_width}, up to {plan.tokens * budget_scale:.3g} tokens")
-    df = _ok(sweep(ladders.kaplan_d_specs(plan, budget_scale, device), desc=f"kaplan L(D) {level}"))
+    df = require_ok(sweep(ladders.kaplan_d_specs(plan, budget_scale, device), desc=f"kaplan L(D) {level}"))
     claim.runs(df)
     m = _medians(df, ["tokens"])
     D = m.tokens.to_numpy(float)
@@ -159,7 +153,7 @@ def test_shape_insensitivity(level, sweep, budget_scale, device, claim):
                   tolerance=f"<= {SHAPE_TOLERANCE:.0%}",
                   justification="Kaplan Fig. 5: aspect ratio varied 40x moves loss by about 3%",
                   param_convention="non_embedding", budget=f"{plan.tokens * budget_scale:.3g} tokens per run")
-    df = _ok(sweep(ladders.shape_specs(plan, budget_scale, device), desc=f"kaplan shape {level}"))
+    df = require_ok(sweep(ladders.shape_specs(plan, budget_scale, device), desc=f"kaplan shape {level}"))
     claim.runs(df)
     df = df.assign(aspect=df["model.d_model"] / df["model.n_layer"])
     m = _medians(df, ["aspect", "model.n_layer", "model.d_model", "params_non_embedding"])

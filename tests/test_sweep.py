@@ -155,3 +155,16 @@ def test_real_runs_are_identical_in_process_and_in_a_pool(tmp_path):
     for a, b in zip(here, there):
         assert a.curve == b.curve and a.final_eval_loss == b.final_eval_loss and a.params == b.params
     assert here[0].final_eval_loss != here[1].final_eval_loss  # the seeds differ, so the comparison can fail
+
+
+def test_require_ok_refuses_a_sweep_with_a_failed_run():
+    import pandas as pd
+    import pytest
+
+    from scaling_claims.sweep import require_ok
+
+    good = pd.DataFrame({"status": ["ok", "ok"], "failure": [None, None]})
+    assert require_ok(good) is good
+    bad = pd.DataFrame({"status": ["ok", "failed"], "failure": [None, "loss is nan at step 12"]})
+    with pytest.raises(RuntimeError, match=r"1 of 2 run\(s\) failed.*loss is nan at step 12"):
+        require_ok(bad)
