@@ -216,3 +216,18 @@ def test_bad_options_raise_value_error(data, message):
 
 def test_every_registered_task_is_tested():
     assert set(TASKS) == set(SMALL) | {"textfile"}
+
+
+def test_sparse_parity_distinct_subsets():
+    same = make_task(DataSpec.make("sparse_parity", n_tasks=48, n_bits=30, k=2))
+    keys = [tuple(sorted(s.tolist())) for s in same.subsets]
+    assert len(set(keys)) < 48  # this draw repeats subsets (3 pairs): the reason for the option
+    distinct = make_task(DataSpec.make("sparse_parity", n_tasks=48, n_bits=30, k=2, distinct_subsets=True))
+    dkeys = [tuple(sorted(s.tolist())) for s in distinct.subsets]
+    assert len(set(dkeys)) == 48
+    first_repeat = next(i for i, k in enumerate(keys) if k in keys[:i])
+    assert dkeys[:first_repeat] == keys[:first_repeat]  # same stream until the first redraw
+    full = make_task(DataSpec.make("sparse_parity", n_tasks=6, n_bits=4, k=2, distinct_subsets=True))
+    assert len({tuple(sorted(s.tolist())) for s in full.subsets}) == 6  # every 2-subset of 4 bits
+    with pytest.raises(ValueError, match="distinct"):
+        make_task(DataSpec.make("sparse_parity", n_tasks=7, n_bits=4, k=2, distinct_subsets=True))

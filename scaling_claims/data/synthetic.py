@@ -25,7 +25,8 @@ Classification (``kind="classify"``) tasks, for MLPs:
   the parity of a fixed random subset of ``k`` of ``n_bits`` bits (subsets from
   ``subset_seed``, so the data seed changes only the sample). Input: a one-hot task code
   followed by the bits; subtask i is drawn with probability proportional to
-  (i + 1) ** -``zipf_exponent``. ``info``: task_id. ``eval_batches(..., task_id=i)`` gives
+  (i + 1) ** -``zipf_exponent``. ``distinct_subsets=True`` redraws a subset already taken
+  (two subtasks on the same bits share their hidden units: one quantum, not two). ``info``: task_id. ``eval_batches(..., task_id=i)`` gives
   one subtask's held-out examples.
 - ``zipf_features``: feature i of ``n_features`` occurs with probability proportional to
   (i + 1) ** -``exponent``; input is its one-hot vector, the label a fixed random class
@@ -42,6 +43,7 @@ problem space is small (e.g. 2-digit addition), so use ``n_train`` where that ma
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -375,6 +377,7 @@ class SparseParityTask(_FiniteTrainMixin, Task):
         zipf_exponent: float = 1.4,
         subset_seed: int = 0,
         n_train: int | None = None,
+        distinct_subsets: bool = False,
     ) -> None:
         self.name, self.seed = "sparse_parity", int(seed)
         self.n_tasks = check_positive("n_tasks", n_tasks)
@@ -386,8 +389,21 @@ class SparseParityTask(_FiniteTrainMixin, Task):
             raise ValueError(f"sparse_parity: zipf_exponent must be >= 0, got {zipf_exponent!r}")
         self.zipf_exponent = float(zipf_exponent)
         self.subset_seed = int(subset_seed)
+        self.distinct_subsets = bool(distinct_subsets)
+        if self.distinct_subsets and math.comb(self.n_bits, self.k) < self.n_tasks:
+            raise ValueError(f"sparse_parity: only {math.comb(self.n_bits, self.k)} distinct {self.k}-subsets of "
+                             f"{self.n_bits} bits, fewer than n_tasks={self.n_tasks}")
         g = generator(self.subset_seed, "subsets")
-        self.subsets = torch.stack([torch.randperm(self.n_bits, generator=g)[: self.k] for _ in range(self.n_tasks)])
+        subsets: list[torch.Tensor] = []
+        seen: set[tuple[int, ...]] = set()
+        while len(subsets) < self.n_tasks:
+            s = torch.randperm(self.n_bits, generator=g)[: self.k]
+            key = tuple(sorted(s.tolist()))
+            if self.distinct_subsets and key in seen:
+                continue  # redraw: two subtasks with the same bits would be one quantum, not two
+            seen.add(key)
+            subsets.append(s)
+        self.subsets = torch.stack(subsets)
         weights = torch.arange(1, self.n_tasks + 1, dtype=torch.float64) ** -self.zipf_exponent
         self.task_probs = weights / weights.sum()
         self.d_in = self.n_tasks + self.n_bits
@@ -396,7 +412,8 @@ class SparseParityTask(_FiniteTrainMixin, Task):
     @property
     def info(self) -> dict[str, Any]:
         return {**super().info, "n_tasks": self.n_tasks, "n_bits": self.n_bits, "k": self.k,
-                "zipf_exponent": self.zipf_exponent, "n_train": self.n_train}
+                "zipf_exponent": self.zipf_exponent, "n_train": self.n_train,
+                "distinct_subsets": self.distinct_subsets}
 
     def _examples(self, task_id: torch.Tensor, g: torch.Generator) -> Batch:
         n = task_id.numel()
