@@ -6,6 +6,10 @@ so the tolerance can be tight. No neural training: NumPy float64, seconds.
 - Linear regression on data with spectrum k**-(1+a) (Maloney, Roberts, Sully 2022; Bahri et al.
   2021): resolution-limited L ~ N**-a (N random projections, infinite data) and L ~ D**-a
   (min-norm least squares on D samples, all features); variance-limited L - L_inf ~ 1/D.
+
+The third theory-anchored exponent, the quantization model's (Michaud et al. 2023: a_N = a,
+a_D = a/(a+1) on multitask sparse parity), needs trained networks, not closed forms: it is in
+``test_quantization_model.py`` under ``slow``.
 """
 
 from __future__ import annotations
