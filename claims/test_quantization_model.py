@@ -100,13 +100,13 @@ def exponent(x, n):
     return fit, used, A * -fit.exponent, (A * -hi, A * -lo)
 
 
-def declare(claim, claim_id, quantity, paper_value, budget, seeds=SEEDS):
+def declare(claim, claim_id, quantity, paper_value, budget):
     claim.declare(claim_id, paper=PAPER, quantity=quantity, paper_value=paper_value,
                   claim=f"subtask frequencies p_k ~ k^-(a+1), a = {A}: L ~ N^-a, L ~ D^-a/(a+1)",
                   tolerance=f"+-{TOL}; fit R^2 (log) >= {R2_MIN}",
                   justification="CLAIMS.md's +-0.15: stair-like quanta counts over 1.2-1.5 decades move the "
                                 "slope by 0.05-0.1 in a between designs",
-                  param_convention="total MLP parameters", seeds=list(seeds), budget=budget)
+                  param_convention="total MLP parameters", seeds=list(SEEDS), budget=budget)
 
 
 def growth_plot(claim, x, n_runs, used, fit, gamma_theory, xlabel, title):
@@ -133,8 +133,9 @@ def test_parameter_exponent(claim, sweep, device):
     fit, used, a_n, ci = exponent(N, n)
     claim.measured(a_n, ci=ci)
     raw = np.polyfit(np.log(N), np.log(loss), 1)[0]
-    half, end = (quanta.quanta_from_loss([r.curve[i(len(r.curve))]["eval_loss"] for r in results], P)
-                 for i in (lambda m: m // 2 - 1, lambda m: m - 1))
+    curves = [[c["eval_loss"] for c in r.curve] for r in results]
+    half = quanta.quanta_from_loss([c[len(c) // 2 - 1] for c in curves], P)
+    end = quanta.quanta_from_loss([c[-1] for c in curves], P)
     claim.note("quanta gained in the second half of training (mixture eval), median by width: " + ", ".join(
         f"{w}: {np.median(end[df.width == w] / np.maximum(half[df.width == w], 1e-9)) - 1:+.0%}" for w in WIDTHS)
         + " (where the widest still gain, gamma_N is if anything a little low)")
@@ -164,9 +165,9 @@ def test_data_exponent(claim, sweep, device):
     require_ok(results_frame(results))
     claim.runs(results)
     D = np.array([r.run_spec().data.get("n_train") for r in results], float)
-    best = np.array([min(c["eval_loss"] for c in r.curve if "eval_loss" in c) for r in results])
-    best_step = np.array([min((c for c in r.curve if "eval_loss" in c), key=lambda c: c["eval_loss"])["step"]
-                          for r in results])
+    early = [min((c for c in r.curve if "eval_loss" in c), key=lambda c: c["eval_loss"]) for r in results]
+    best = np.array([c["eval_loss"] for c in early])
+    best_step = np.array([c["step"] for c in early])
     n = quanta.quanta_from_loss(best, P)
     fit, used, a_dm, ci = exponent(D, n)
     claim.measured(a_dm, ci=ci)

@@ -14,8 +14,7 @@ from typing import Any
 
 import torch
 
-from ..data.base import token_cross_entropy
-from ..device import autocast
+from .classification import _predict
 
 
 def subtasks(model, task, spec, device, n_per_task: int = 512) -> dict[str, Any]:
@@ -31,11 +30,9 @@ def subtasks(model, task, spec, device, n_per_task: int = 512) -> dict[str, Any]
     losses, accs = [], []
     for i in range(task.n_tasks):
         (batch,) = task.eval_batches(1, n_per_task, task_id=i)
-        b = batch.to(device)
-        with autocast(device.type, spec.dtype):
-            logits = model(b.x)
-        losses.append(float(token_cross_entropy(logits, b.y).double().mean()))
-        accs.append(float((logits.argmax(-1) == b.y).double().mean()))
+        pred, loss = _predict(model, batch, spec, device)
+        losses.append(float(loss.mean()))
+        accs.append(float((pred == batch.y).double().mean()))
     p = task.task_probs.double()
     return {
         "loss": losses,
