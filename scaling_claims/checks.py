@@ -1,36 +1,38 @@
-"""The assertion kinds every claim test uses, as pure functions returning a :class:`Check`.
+"""The assertion kinds every claim test uses: each decides a verdict from where a whole interval
+lies, never from a point (CLAIMS.md, "How a verdict is decided"; an equivalence test, as in TOST).
 
-A check never raises on a failed claim: it returns ``Check(name, passed, measured,
-expected, tolerance, message)``; ``check.require()`` then raises ``AssertionError`` with
-the numbers. Claim tests normally pass checks to the ``claim`` fixture
-(``claim.check(c)``), which stores them in the record and calls ``require()``. Bad input
-(NaN, empty or mismatched arrays, an inverted band) raises ``ValueError``: a check on
-broken data must not silently pass or fail.
+Every kind takes :class:`~scaling_claims.estimates.Estimate` s (or a
+:class:`~scaling_claims.estimates.Curve` with its resamples) and returns a :class:`Check` whose
+``verdict`` is one of
 
-Kinds (CLAIMS.md sections 1-6):
+- ``"confirmed"``: the whole interval satisfies the claim (inside the band, above the threshold,
+  the difference on the claimed side of 0);
+- ``"refuted"``: the whole interval violates it;
+- ``"inconclusive"``: the interval straddles an edge, or cannot be used (its estimate carries a
+  ``problem``: a fit at a bound, a degenerate fit, failed resamples), with the reason.
+
+A check never raises on a claim that does not hold. Bad input (NaN, an inverted band, a bare
+number where an interval is needed) raises ``ValueError``.
 
 ================================  ==========================================================
-``within_band``                   lo <= value <= hi (an exponent in a justified band)
+``within_band``                   the interval lies inside [lo, hi] (agreement with a value)
+``outside_band``                  the interval lies outside [lo, hi] (a clear difference)
 ``at_least`` / ``at_most``        a one-sided threshold (``r2_at_least`` for goodness of fit)
-``relative_error``                |measured - expected| / |expected| <= rtol
-``within_standard_errors``        |estimate - truth| <= k * se (unbiasedness)
-``monotone``                      increasing/decreasing, each step may go the wrong way by
-                                  at most ``noise`` (relative)
-``grows_with``                    y rises with x: least-squares slope of y (or log y) on
-                                  log x above ``min_slope``
-``interior_minimum``              argmin of y is not the first or last point
-``interior_maximum``              argmax is interior and the ends are below the peak by a
-                                  relative ``drop`` (rise then fall)
-``argmax_in_window``              argmax of y lies in [lo, hi] in x
-``peak_ratio_at_least``           peak / reference >= ratio
-``no_peak``                       no point rises above the lowest point on both sides by
-                                  more than ``tolerance`` (a ridge control)
-``ordered``                       a < b (or a <= b)
-``ratio_at_least`` / ``ratio_at_most``  a / b against a threshold
-``product_close``                 |EM - prod_j acc_j| <= tol (per model)
-``steeper_than``                  slope_a > slope_b (+ margin, optionally by the CIs)
-``agree_within_ci``               two estimates' confidence intervals overlap
+``relative_error``                inside expected * (1 +- rtol)
+``ordered``                       a < b, decided by the interval of b - a
+``steeper_than``                  slope a > slope b, by the interval of their difference
+``agree_within``                  two estimates agree: their difference lies inside +-margin
+``all_within``                    every estimate of a list lies inside [lo, hi]
+``monotone``                      every step of a curve goes the claimed way
+``interior_minimum``              both ends of a curve lie above its lowest interior point
+``interior_maximum``              rise then fall: both ends below the interior peak by ``drop``
+``argmax_in_window``              the x of a curve's maximum lies in [lo, hi]
+``no_peak``                       no point stands above its lowest neighbours on both sides by
+                                  more than a factor 1 + tolerance
 ================================  ==========================================================
+
+:func:`combine` turns a claim's checks into its verdict: refuted if any check is refuted,
+confirmed if every check is confirmed, else inconclusive.
 """
 
 from __future__ import annotations
@@ -41,29 +43,30 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .estimates import Curve, Estimate, as_estimate, difference
+
+CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
+
 
 @dataclass(frozen=True)
 class Check:
-    """One assertion's outcome and its numbers."""
+    """One assertion's verdict and the numbers behind it."""
 
     name: str
-    passed: bool
+    verdict: str
     measured: Any
     expected: Any
-    tolerance: Any
     message: str
 
-    def require(self) -> "Check":
-        """Return self if the check passed, else raise ``AssertionError`` with the numbers."""
-        if not self.passed:
-            raise AssertionError(f"{self.name}: {self.message}")
-        return self
-
-    def __bool__(self) -> bool:
-        return bool(self.passed)
+    @property
+    def passed(self) -> bool:
+        """True when the verdict is confirmed."""
+        return self.verdict == CONFIRMED
 
     def to_dict(self) -> dict[str, Any]:
         def clean(v: Any) -> Any:
+            if isinstance(v, Estimate):
+                return v.to_dict()
             if isinstance(v, np.ndarray):
                 v = v.tolist()
             if isinstance(v, (np.floating, np.integer, np.bool_)):
@@ -74,11 +77,24 @@ class Check:
                 return [clean(x) for x in v]
             return v
 
-        return {"name": self.name, "passed": bool(self.passed), "measured": clean(self.measured),
-                "expected": clean(self.expected), "tolerance": clean(self.tolerance), "message": self.message}
+        return {"name": self.name, "verdict": self.verdict, "passed": self.passed,
+                "measured": clean(self.measured), "expected": clean(self.expected), "message": self.message}
 
 
-# ----------------------------------------------------------------------------- validation
+def combine(checks: Sequence[Check]) -> tuple[str, str]:
+    """(verdict, reason) of a claim made of ``checks`` (a conjunction)."""
+    if not checks:
+        return INCONCLUSIVE, "no check was recorded"
+    refuted = [c for c in checks if c.verdict == REFUTED]
+    if refuted:
+        return REFUTED, "; ".join(f"{c.name}: {c.message}" for c in refuted)
+    open_ = [c for c in checks if c.verdict != CONFIRMED]
+    if open_:
+        return INCONCLUSIVE, "; ".join(f"{c.name}: {c.message}" for c in open_)
+    return CONFIRMED, f"all {len(checks)} check(s) confirmed"
+
+
+# ----------------------------------------------------------------------------- helpers
 
 def _num(value: Any, what: str) -> float:
     try:
@@ -90,271 +106,233 @@ def _num(value: Any, what: str) -> float:
     return v
 
 
-def _arr(values: Any, what: str, min_len: int = 1) -> np.ndarray:
-    a = np.asarray(values, dtype=float)
-    if a.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional, got shape {a.shape}")
-    if a.size < min_len:
-        raise ValueError(f"{what} needs at least {min_len} values, got {a.size}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{what} contains NaN or inf: {a.tolist()}")
-    return a
-
-
-def _xy(x: Any, y: Any, min_len: int) -> tuple[np.ndarray, np.ndarray]:
-    xa, ya = _arr(x, "x", min_len), _arr(y, "y", min_len)
-    if xa.size != ya.size:
-        raise ValueError(f"x and y must have the same length, got {xa.size} and {ya.size}")
-    order = np.argsort(xa, kind="stable")
-    if np.any(np.diff(xa[order]) == 0):
-        raise ValueError("x values must be distinct")
-    return xa[order], ya[order]
-
-
 def _g(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _shown(e: Estimate) -> str:
+    level = "" if e.lo == e.hi else f" ({e.level:.0%})"
+    return f"{e.text()}{level}"
+
+
+def _unusable(name: str, e: Estimate, expected: Any) -> Check | None:
+    if e.problem:
+        return Check(name, INCONCLUSIVE, e, expected, f"{e.text()}: interval not usable ({e.problem})")
+    return None
+
+
+def _band(name: str, e: Estimate, lo: float, hi: float, expected: Any, what: str) -> Check:
+    """Confirmed when [e.lo, e.hi] lies inside [lo, hi], refuted when it lies wholly outside."""
+    if e.lo >= lo and e.hi <= hi:
+        return Check(name, CONFIRMED, e, expected, f"{_shown(e)} lies inside {what}")
+    if e.hi < lo or e.lo > hi:
+        return Check(name, REFUTED, e, expected, f"{_shown(e)} lies outside {what}")
+    edge = lo if e.lo < lo else hi
+    return Check(name, INCONCLUSIVE, e, expected, f"{_shown(e)} straddles {_g(edge)}, an edge of {what}")
+
+
+def _positive(name: str, d: Estimate, expected: Any, claim: str, minus: str) -> Check:
+    """Confirmed when the whole interval of d lies above 0, refuted when below, else inconclusive."""
+    if (bad := _unusable(name, d, expected)) is not None:
+        return bad
+    if d.lo > 0:
+        return Check(name, CONFIRMED, d, expected, f"{minus} = {_shown(d)} > 0: {claim}")
+    if d.hi < 0:
+        return Check(name, REFUTED, d, expected, f"{minus} = {_shown(d)} < 0: the reverse of {claim}")
+    return Check(name, INCONCLUSIVE, d, expected, f"{minus} = {_shown(d)} includes 0: {claim} not resolved")
+
+
 # ----------------------------------------------------------------------------- thresholds
 
-def within_band(name: str, value: Any, lo: Any, hi: Any) -> Check:
-    """``lo <= value <= hi``."""
-    v, lo_, hi_ = _num(value, "value"), _num(lo, "lo"), _num(hi, "hi")
+def within_band(name: str, estimate: Estimate, lo: Any, hi: Any) -> Check:
+    """The interval lies inside ``[lo, hi]`` (equivalence with a value, within a justified band)."""
+    e = as_estimate(estimate)
+    lo_, hi_ = _num(lo, "lo"), _num(hi, "hi")
     if lo_ > hi_:
         raise ValueError(f"band must have lo <= hi, got [{lo_}, {hi_}]")
-    ok = lo_ <= v <= hi_
-    return Check(name, ok, v, [lo_, hi_], None,
-                 f"{_g(v)} {'inside' if ok else 'outside'} [{_g(lo_)}, {_g(hi_)}]")
+    return _unusable(name, e, [lo_, hi_]) or _band(name, e, lo_, hi_, [lo_, hi_], f"[{_g(lo_)}, {_g(hi_)}]")
 
 
-def at_least(name: str, value: Any, minimum: Any) -> Check:
-    """``value >= minimum``."""
-    v, m = _num(value, "value"), _num(minimum, "minimum")
-    ok = v >= m
-    return Check(name, ok, v, f">= {m}", None, f"{_g(v)} {'>=' if ok else '<'} {_g(m)}")
+def outside_band(name: str, estimate: Estimate, lo: Any, hi: Any) -> Check:
+    """The interval lies outside ``[lo, hi]`` (a clear difference from a value: the band is the
+    margin within which a difference would not matter). Refuted when it lies wholly inside."""
+    e = as_estimate(estimate)
+    lo_, hi_ = _num(lo, "lo"), _num(hi, "hi")
+    if lo_ > hi_:
+        raise ValueError(f"band must have lo <= hi, got [{lo_}, {hi_}]")
+    expected = f"outside [{_g(lo_)}, {_g(hi_)}]"
+    if (bad := _unusable(name, e, expected)) is not None:
+        return bad
+    if e.hi < lo_ or e.lo > hi_:
+        return Check(name, CONFIRMED, e, expected, f"{_shown(e)} lies outside [{_g(lo_)}, {_g(hi_)}]")
+    if e.lo >= lo_ and e.hi <= hi_:
+        return Check(name, REFUTED, e, expected, f"{_shown(e)} lies inside [{_g(lo_)}, {_g(hi_)}]")
+    return Check(name, INCONCLUSIVE, e, expected, f"{_shown(e)} overlaps [{_g(lo_)}, {_g(hi_)}]")
 
 
-def at_most(name: str, value: Any, maximum: Any) -> Check:
-    """``value <= maximum``."""
-    v, m = _num(value, "value"), _num(maximum, "maximum")
-    ok = v <= m
-    return Check(name, ok, v, f"<= {m}", None, f"{_g(v)} {'<=' if ok else '>'} {_g(m)}")
+def at_least(name: str, estimate: Estimate, minimum: Any) -> Check:
+    """The whole interval is ``>= minimum`` (refuted when the whole interval is below it)."""
+    e, m = as_estimate(estimate), _num(minimum, "minimum")
+    return _unusable(name, e, f">= {_g(m)}") or _band(name, e, m, math.inf, f">= {_g(m)}", f"[{_g(m)}, inf)")
 
 
-def r2_at_least(name: str, r2: Any, minimum: Any) -> Check:
-    """Goodness of fit: ``r2 >= minimum`` (say in the name which space R^2 was computed in)."""
-    v, m = _num(r2, "r2"), _num(minimum, "minimum")
-    if not m <= 1:
-        raise ValueError(f"an R^2 threshold must be <= 1, got {m}")
-    ok = v >= m
-    return Check(name, ok, v, f"R^2 >= {m}", None, f"R^2 = {v:.4f} {'>=' if ok else '<'} {m}")
+def at_most(name: str, estimate: Estimate, maximum: Any) -> Check:
+    """The whole interval is ``<= maximum`` (refuted when the whole interval is above it)."""
+    e, m = as_estimate(estimate), _num(maximum, "maximum")
+    return _unusable(name, e, f"<= {_g(m)}") or _band(name, e, -math.inf, m, f"<= {_g(m)}", f"(-inf, {_g(m)}]")
 
 
-def relative_error(name: str, measured: Any, expected: Any, rtol: Any) -> Check:
-    """``|measured - expected| / |expected| <= rtol``."""
-    m, e, t = _num(measured, "measured"), _num(expected, "expected"), _num(rtol, "rtol")
-    if e == 0:
+def r2_at_least(name: str, r2: Estimate, minimum: Any) -> Check:
+    """Goodness of fit: the interval of R^2 (say in the name which space) is ``>= minimum``."""
+    if not _num(minimum, "minimum") <= 1:
+        raise ValueError(f"an R^2 threshold must be <= 1, got {minimum}")
+    return at_least(name, r2, minimum)
+
+
+def relative_error(name: str, estimate: Estimate, expected: Any, rtol: Any) -> Check:
+    """The interval lies inside ``expected * (1 +- rtol)``."""
+    e, x, t = as_estimate(estimate), _num(expected, "expected"), _num(rtol, "rtol")
+    if x == 0:
         raise ValueError("relative error is undefined for expected == 0")
     if t < 0:
         raise ValueError(f"rtol must be >= 0, got {t}")
-    rel = abs(m - e) / abs(e)
-    ok = rel <= t
-    return Check(name, ok, m, e, t,
-                 f"measured {_g(m)} vs expected {_g(e)}: relative error {rel:.3%} {'<=' if ok else '>'} {t:.3%}")
-
-
-def within_standard_errors(name: str, estimate: Any, truth: Any, se: Any, k: float = 3.0) -> Check:
-    """``|estimate - truth| <= k * se`` (an estimator's unbiasedness against a known value)."""
-    est, tr, s, kk = _num(estimate, "estimate"), _num(truth, "truth"), _num(se, "se"), _num(k, "k")
-    if s <= 0 or kk <= 0:
-        raise ValueError(f"se and k must be > 0, got se={s}, k={kk}")
-    z = abs(est - tr) / s
-    ok = z <= kk
-    return Check(name, ok, est, tr, f"{kk} SE",
-                 f"estimate {_g(est)} vs truth {_g(tr)}: {z:.2f} SE (se={_g(s)}) {'<=' if ok else '>'} {kk}")
-
-
-# ----------------------------------------------------------------------------- curve shapes
-
-def monotone(name: str, y: Any, direction: str = "decreasing", noise: float = 0.0) -> Check:
-    """Each step of ``y`` (in the given order) moves in ``direction``; a step against it is
-    allowed up to ``noise`` times the previous value's magnitude (seed noise allowance)."""
-    ya = _arr(y, "y", 2)
-    if direction not in ("decreasing", "increasing"):
-        raise ValueError(f"direction must be 'decreasing' or 'increasing', got {direction!r}")
-    tol = _num(noise, "noise")
-    if tol < 0:
-        raise ValueError(f"noise must be >= 0, got {tol}")
-    steps = np.diff(ya) if direction == "decreasing" else -np.diff(ya)
-    allowed = tol * np.abs(ya[:-1])
-    bad = np.nonzero(steps > allowed)[0]
-    ok = bad.size == 0
-    msg = (f"{direction} at every step (noise allowance {tol:.1%})" if ok else
-           f"not {direction}: step {int(bad[0])}->{int(bad[0]) + 1} goes {_g(ya[bad[0]])} -> {_g(ya[bad[0] + 1])}"
-           f" (allowance {tol:.1%}); values {np.round(ya, 5).tolist()}")
-    return Check(name, ok, ya, direction, tol, msg)
-
-
-def grows_with(name: str, x: Any, y: Any, min_slope: float = 0.0, log_y: bool = True) -> Check:
-    """``y`` rises with ``x``: the least-squares slope of log y (or y) on log x exceeds ``min_slope``."""
-    xa, ya = _xy(x, y, 2)
-    if np.any(xa <= 0) or (log_y and np.any(ya <= 0)):
-        raise ValueError("grows_with takes logarithms: x (and y when log_y) must be > 0")
-    ty = np.log(ya) if log_y else ya
-    slope = float(np.polyfit(np.log(xa), ty, 1)[0])
-    ms = _num(min_slope, "min_slope")
-    ok = slope > ms
-    return Check(name, ok, slope, f"slope > {ms}", None,
-                 f"slope of {'log ' if log_y else ''}y on log x = {_g(slope)} {'>' if ok else '<='} {_g(ms)}")
-
-
-def interior_minimum(name: str, x: Any, y: Any) -> Check:
-    """The minimum of ``y`` (ordered by ``x``) is not at either end."""
-    xa, ya = _xy(x, y, 3)
-    i = int(np.argmin(ya))
-    ok = 0 < i < ya.size - 1
-    return Check(name, ok, float(xa[i]), f"in ({_g(xa[0])}, {_g(xa[-1])})", None,
-                 f"minimum {_g(ya[i])} at x={_g(xa[i])} ({'interior' if ok else 'at an end'} of "
-                 f"[{_g(xa[0])}, {_g(xa[-1])}])")
-
-
-def interior_maximum(name: str, x: Any, y: Any, drop: float = 0.0) -> Check:
-    """Rise then fall: the maximum of ``y`` is interior and both ends lie below it by at
-    least ``drop`` times its magnitude."""
-    xa, ya = _xy(x, y, 3)
-    d = _num(drop, "drop")
-    if d < 0:
-        raise ValueError(f"drop must be >= 0, got {d}")
-    i = int(np.argmax(ya))
-    peak = ya[i]
-    need = peak - d * abs(peak)
-    ok = 0 < i < ya.size - 1 and ya[0] < need and ya[-1] < need
-    return Check(name, ok, float(xa[i]), "interior maximum", d,
-                 f"maximum {_g(peak)} at x={_g(xa[i])}; ends {_g(ya[0])}, {_g(ya[-1])}; "
-                 f"needs interior and ends < {_g(need)} (drop {d:.1%})")
-
-
-def argmax_in_window(name: str, x: Any, y: Any, lo: Any, hi: Any) -> Check:
-    """The ``x`` where ``y`` is largest lies in ``[lo, hi]``."""
-    xa, ya = _xy(x, y, 1)
-    lo_, hi_ = _num(lo, "lo"), _num(hi, "hi")
-    if lo_ > hi_:
-        raise ValueError(f"window must have lo <= hi, got [{lo_}, {hi_}]")
-    xm = float(xa[int(np.argmax(ya))])
-    ok = lo_ <= xm <= hi_
-    return Check(name, ok, xm, [lo_, hi_], None,
-                 f"argmax at x={_g(xm)} {'inside' if ok else 'outside'} [{_g(lo_)}, {_g(hi_)}]")
-
-
-def peak_ratio_at_least(name: str, peak: Any, reference: Any, ratio: Any) -> Check:
-    """``peak / reference >= ratio`` (a peak stands out of the curve around it)."""
-    p, r, q = _num(peak, "peak"), _num(reference, "reference"), _num(ratio, "ratio")
-    if r <= 0:
-        raise ValueError(f"reference must be > 0, got {r}")
-    got = p / r
-    ok = got >= q
-    return Check(name, ok, got, f">= {q}", None,
-                 f"peak {_g(p)} / reference {_g(r)} = {got:.3g}x {'>=' if ok else '<'} {q}x")
-
-
-def no_peak(name: str, x: Any, y: Any, tolerance: float = 0.0) -> Check:
-    """No interior point rises above the lowest point on *both* sides of it by more than a
-    factor ``1 + tolerance``. Monotone and U-shaped curves pass; a rise-then-fall fails."""
-    xa, ya = _xy(x, y, 3)
-    t = _num(tolerance, "tolerance")
-    if t < 0 or np.any(ya <= 0):
-        raise ValueError("no_peak needs tolerance >= 0 and y > 0")
-    prom = np.array([ya[i] / max(ya[:i].min(), ya[i + 1:].min()) for i in range(1, ya.size - 1)])
-    j = int(np.argmax(prom))
-    worst = float(prom[j])
-    ok = worst <= 1 + t
-    return Check(name, ok, worst, f"<= {1 + t}", t,
-                 f"largest peak prominence {worst:.4g}x at x={_g(xa[j + 1])} {'<=' if ok else '>'} {1 + t:.4g}x")
+    lo, hi = sorted((x * (1 - t), x * (1 + t)))
+    return _unusable(name, e, x) or _band(name, e, lo, hi, x, f"{_g(x)} +-{t:.0%} = [{_g(lo)}, {_g(hi)}]")
 
 
 # ----------------------------------------------------------------------------- comparisons
 
-def ordered(name: str, a: Any, b: Any, strict: bool = True, labels: tuple[str, str] = ("a", "b")) -> Check:
-    """``a < b`` (or ``a <= b`` when not strict)."""
-    av, bv = _num(a, labels[0]), _num(b, labels[1])
-    ok = av < bv if strict else av <= bv
-    op = "<" if strict else "<="
-    return Check(name, ok, [av, bv], f"{labels[0]} {op} {labels[1]}", None,
-                 f"{labels[0]}={_g(av)} {'' if ok else 'not '}{op} {labels[1]}={_g(bv)}")
+def ordered(name: str, difference_b_minus_a: Estimate, labels: tuple[str, str] = ("a", "b")) -> Check:
+    """``a < b``, decided by the interval of ``b - a`` (paired over seeds, or from
+    :func:`~scaling_claims.estimates.difference` for independent estimates)."""
+    a, b = labels
+    return _positive(name, as_estimate(difference_b_minus_a), f"{a} < {b}", f"{a} < {b}", f"{b} - {a}")
 
 
-def ratio_at_least(name: str, a: Any, b: Any, threshold: Any) -> Check:
-    """``a / b >= threshold`` (b > 0)."""
-    av, bv, t = _num(a, "a"), _num(b, "b"), _num(threshold, "threshold")
-    if bv <= 0:
-        raise ValueError(f"the denominator must be > 0, got {bv}")
-    r = av / bv
-    ok = r >= t
-    return Check(name, ok, r, f">= {t}", None, f"ratio {_g(av)}/{_g(bv)} = {r:.4g} {'>=' if ok else '<'} {t}")
+def steeper_than(name: str, slope_a: Estimate, slope_b: Estimate, labels: tuple[str, str] = ("a", "b"),
+                 paired: Estimate | None = None) -> Check:
+    """``slope_a > slope_b``, decided by the interval of the difference: ``paired`` when given
+    (e.g. a bootstrap of the difference over shared seeds), else the independent difference.
+    Overlapping intervals of the two slopes are not enough either way."""
+    a, b = labels
+    d = paired if paired is not None else difference(as_estimate(slope_a, a), as_estimate(slope_b, b))
+    return _positive(name, as_estimate(d), f"{a} > {b}", f"{a} > {b}", f"{a} - {b}")
 
 
-def ratio_at_most(name: str, a: Any, b: Any, threshold: Any) -> Check:
-    """``a / b <= threshold`` (b > 0)."""
-    av, bv, t = _num(a, "a"), _num(b, "b"), _num(threshold, "threshold")
-    if bv <= 0:
-        raise ValueError(f"the denominator must be > 0, got {bv}")
-    r = av / bv
-    ok = r <= t
-    return Check(name, ok, r, f"<= {t}", None, f"ratio {_g(av)}/{_g(bv)} = {r:.4g} {'<=' if ok else '>'} {t}")
+def agree_within(name: str, difference_a_minus_b: Estimate, margin: Any, labels: tuple[str, str] = ("a", "b")) -> Check:
+    """Two estimates agree: the interval of their difference lies inside ``+-margin`` (a TOST
+    equivalence test; the margin needs a reason from the literature). Refuted when it lies
+    wholly outside; overlapping intervals of the two are not enough."""
+    a, b = labels
+    m = _num(margin, "margin")
+    if m <= 0:
+        raise ValueError(f"margin must be > 0, got {m}")
+    d = as_estimate(difference_a_minus_b)
+    return _unusable(name, d, f"|{a} - {b}| <= {_g(m)}") or _band(
+        name, d, -m, m, f"|{a} - {b}| <= {_g(m)}", f"+-{_g(m)} ({a} - {b})")
 
 
-def product_close(name: str, exact_match: Any, per_position_acc: Any, tol: Any) -> Check:
-    """``|EM - prod_j acc_j| <= tol`` for every model: ``exact_match`` has shape (m,) and
-    ``per_position_acc`` shape (m, L) (or a scalar and a length-L vector for one model)."""
-    em = np.atleast_1d(np.asarray(exact_match, dtype=float))
-    acc = np.asarray(per_position_acc, dtype=float)
-    if acc.ndim == 1:
-        acc = acc[None, :]
-    if em.ndim != 1 or acc.ndim != 2 or acc.shape[0] != em.size or acc.shape[1] < 1:
-        raise ValueError(f"exact_match (m,) and per_position_acc (m, L) do not match: {em.shape}, {acc.shape}")
-    if not (np.all(np.isfinite(em)) and np.all(np.isfinite(acc))):
-        raise ValueError("exact_match and per_position_acc must be finite")
-    if np.any((em < 0) | (em > 1)) or np.any((acc < 0) | (acc > 1)):
-        raise ValueError("accuracies must lie in [0, 1]")
-    t = _num(tol, "tol")
-    gap = np.abs(em - acc.prod(axis=1))
-    worst = float(gap.max())
-    ok = worst <= t
-    return Check(name, ok, gap, f"<= {t}", t,
-                 f"max |EM - prod acc| = {worst:.4f} {'<=' if ok else '>'} {t} (per model {np.round(gap, 4).tolist()})")
+def all_within(name: str, estimates: Sequence[Estimate], lo: Any, hi: Any, labels: Sequence[str] | None = None) -> Check:
+    """Every estimate lies inside ``[lo, hi]``: confirmed when every interval does, refuted when
+    any interval lies wholly outside."""
+    es = [as_estimate(e) for e in estimates]
+    if not es:
+        raise ValueError("all_within needs at least one estimate")
+    labels = list(labels) if labels is not None else [str(i) for i in range(len(es))]
+    parts = [within_band(f"{name} [{lab}]", e, lo, hi) for lab, e in zip(labels, es)]
+    verdict, _ = combine(parts)
+    worst = [p for p in parts if p.verdict == verdict] or parts
+    msg = f"{sum(p.passed for p in parts)} of {len(parts)} inside [{_g(float(lo))}, {_g(float(hi))}]; " + \
+        "; ".join(f"{lab}: {p.measured.text()}" for lab, p in zip(labels, parts) if p in worst)
+    return Check(name, verdict, es, [float(lo), float(hi)], msg)
 
 
-def steeper_than(name: str, slope_a: Any, slope_b: Any, margin: float = 0.0,
-                 ci_a: Sequence[float] | None = None, ci_b: Sequence[float] | None = None,
-                 labels: tuple[str, str] = ("a", "b")) -> Check:
-    """``slope_a > slope_b + margin`` (compare magnitudes yourself if slopes are negative).
+# ----------------------------------------------------------------------------- curve shapes
 
-    With both CIs given, also require them to be separated (``ci_a`` lo > ``ci_b`` hi), i.e.
-    the difference is not within fitting noise.
-    """
-    a, b, m = _num(slope_a, labels[0]), _num(slope_b, labels[1]), _num(margin, "margin")
-    ok = a > b + m
-    msg = f"{labels[0]}={_g(a)} {'>' if ok else '<='} {labels[1]}={_g(b)} + margin {_g(m)}"
-    if ci_a is not None and ci_b is not None:
-        la, _ = (_num(v, "ci_a") for v in ci_a)
-        _, hb = (_num(v, "ci_b") for v in ci_b)
-        sep = la > hb
-        ok = ok and sep
-        msg += f"; CIs {'separated' if sep else 'overlap'} ({labels[0]} lo {_g(la)} vs {labels[1]} hi {_g(hb)})"
-    return Check(name, ok, [a, b], f"{labels[0]} > {labels[1]}", m, msg)
+def _curve(curve: Any) -> Curve:
+    if not isinstance(curve, Curve):
+        raise ValueError(f"a shape check needs a Curve (the curve and its resamples), got {type(curve).__name__}")
+    return curve
 
 
-def agree_within_ci(name: str, a: Any, ci_a: Sequence[float], b: Any, ci_b: Sequence[float],
-                    labels: tuple[str, str] = ("a", "b")) -> Check:
-    """Two estimates agree: their confidence intervals overlap."""
-    av, bv = _num(a, labels[0]), _num(b, labels[1])
-    la, ha = (_num(v, "ci_a") for v in ci_a)
-    lb, hb = (_num(v, "ci_b") for v in ci_b)
-    if la > ha or lb > hb:
-        raise ValueError(f"CIs must have lo <= hi, got {ci_a!r} and {ci_b!r}")
-    if not (la <= av <= ha and lb <= bv <= hb):
-        raise ValueError("each estimate must lie inside its own CI")
-    ok = la <= hb and lb <= ha
-    return Check(name, ok, [av, bv], "CIs overlap", None,
-                 f"{labels[0]}={_g(av)} [{_g(la)}, {_g(ha)}] and {labels[1]}={_g(bv)} [{_g(lb)}, {_g(hb)}] "
-                 f"{'overlap' if ok else 'do not overlap'}")
+def monotone(name: str, curve: Curve, direction: str = "decreasing") -> Check:
+    """Every step of the curve (in x order) goes ``direction``: confirmed when every step's
+    interval lies on that side of 0, refuted when some step's interval lies wholly on the other."""
+    c = _curve(curve)
+    if direction not in ("decreasing", "increasing"):
+        raise ValueError(f"direction must be 'decreasing' or 'increasing', got {direction!r}")
+    if c.x.size < 2:
+        raise ValueError("monotone needs at least 2 points")
+    sign = -1.0 if direction == "decreasing" else 1.0
+    steps = [c.statistic(lambda y, i=i: sign * (y[i + 1] - y[i]), f"step {i}->{i + 1}") for i in range(c.x.size - 1)]
+    parts = [_positive(f"step {i}", s, direction, direction, f"step {i}->{i + 1}") for i, s in enumerate(steps)]
+    verdict, _ = combine(parts)
+    bad = [f"{_g(c.x[i])}->{_g(c.x[i + 1])}: {p.verdict} ({steps[i].text()})" for i, p in enumerate(parts)
+           if p.verdict != CONFIRMED]
+    msg = (f"{direction} at every step ({c.method})" if verdict == CONFIRMED else
+           f"{direction}? steps not confirmed: " + "; ".join(bad) + f" (signed so > 0 is {direction})")
+    return Check(name, verdict, steps, direction, msg)
+
+
+def interior_minimum(name: str, curve: Curve) -> Check:
+    """Both ends lie above the lowest interior point (each gap's interval above 0); refuted when
+    an end lies below every interior point (its gap's interval below 0)."""
+    c = _curve(curve)
+    if c.x.size < 3:
+        raise ValueError("interior_minimum needs at least 3 points")
+    gaps = [c.statistic(lambda y: y[0] - y[1:-1].min(), "left end - interior minimum"),
+            c.statistic(lambda y: y[-1] - y[1:-1].min(), "right end - interior minimum")]
+    parts = [_positive(n, g, "interior minimum", "end above interior minimum", n)
+             for n, g in zip(("left end - min", "right end - min"), gaps)]
+    verdict, _ = combine(parts)
+    i = int(np.argmin(c.y))
+    return Check(name, verdict, gaps, "interior minimum",
+                 f"minimum {_g(c.y[i])} at x={_g(c.x[i])}; end gaps above the interior minimum: left "
+                 f"{gaps[0].text()}, right {gaps[1].text()} -> {verdict}")
+
+
+def interior_maximum(name: str, curve: Curve, drop: float = 0.0) -> Check:
+    """Rise then fall: both ends lie below the highest interior point by more than ``drop`` times
+    its magnitude (each relative gap's interval above ``drop``)."""
+    c = _curve(curve)
+    d = _num(drop, "drop")
+    if c.x.size < 3 or d < 0:
+        raise ValueError("interior_maximum needs >= 3 points and drop >= 0")
+
+    def rel(y, end):
+        peak = y[1:-1].max()
+        return (peak - y[end]) / abs(peak) - d if peak != 0 else -math.inf
+
+    gaps = [c.statistic(lambda y: rel(y, 0), "left drop - required"), c.statistic(lambda y: rel(y, -1), "right drop - required")]
+    parts = [_positive(n, g, "rise then fall", "end below the peak by the drop", n)
+             for n, g in zip(("left", "right"), gaps)]
+    verdict, _ = combine(parts)
+    i = 1 + int(np.argmax(c.y[1:-1]))
+    return Check(name, verdict, gaps, f"interior maximum, ends >= {d:.0%} below",
+                 f"interior peak {_g(c.y[i])} at x={_g(c.x[i])}; ends {_g(c.y[0])}, {_g(c.y[-1])}; relative drop "
+                 f"minus {d:.0%}: left {gaps[0].text()}, right {gaps[1].text()} -> {verdict}")
+
+
+def argmax_in_window(name: str, curve: Curve, lo: Any, hi: Any) -> Check:
+    """The x where the curve is largest lies in ``[lo, hi]`` (its interval over the resamples)."""
+    c = _curve(curve)
+    lo_, hi_ = _num(lo, "lo"), _num(hi, "hi")
+    if lo_ > hi_:
+        raise ValueError(f"window must have lo <= hi, got [{lo_}, {hi_}]")
+    where = c.statistic(lambda y: c.x[int(np.argmax(y))], "x of the maximum")
+    return _band(name, where, lo_, hi_, [lo_, hi_], f"[{_g(lo_)}, {_g(hi_)}]")
+
+
+def no_peak(name: str, curve: Curve, tolerance: float = 0.0) -> Check:
+    """No interior point rises above the lowest point on *both* sides of it by more than a
+    factor ``1 + tolerance`` (the largest such prominence, with its interval, is ``<= 1 +
+    tolerance``). Monotone and U-shaped curves pass; a rise-then-fall fails."""
+    c = _curve(curve)
+    t = _num(tolerance, "tolerance")
+    if c.x.size < 3 or t < 0 or np.any(c.y <= 0):
+        raise ValueError("no_peak needs >= 3 points, tolerance >= 0 and y > 0")
+
+    def prominence(y):
+        return max(y[i] / max(y[:i].min(), y[i + 1:].min()) for i in range(1, y.size - 1))
+
+    return at_most(name, c.statistic(prominence, "largest peak prominence"), 1 + t)

@@ -5,16 +5,22 @@ are DESIGN.md's: claim id, paper, the paper's value, measured value with CI, tol
 written justification, verdict, parameter-count convention, device, dtype, torch version,
 seeds, budget, wall time, plus free notes, the individual checks and the artifact paths.
 
-Verdicts (``VERDICTS``):
+Verdicts (``VERDICTS``), decided by where the whole interval of each check lies
+(``scaling_claims.checks``):
 
-- ``"confirmed"``: the test passed: every assertion about the claim held;
-- ``"refuted"``: an assertion about the claim failed (``AssertionError``), or the test was
-  a strict xfail declared at run time (a claim expected not to hold, and it did not);
-- ``"inconclusive"``: the test errored for another reason, was skipped, or never decided.
+- ``"confirmed"``: every check's interval satisfies the claim;
+- ``"refuted"``: some check's interval violates it entirely;
+- ``"inconclusive"``: an interval straddles an edge or cannot be used, the data could not
+  decide, a declared out-of-regime claim failed (CLAIMS.md: a failure our scale or method
+  explains is not a refutation), or the test errored, was skipped or never ran (``outcome``
+  says which, ``reason`` why).
 
-The verdict is set by ``scaling_claims.claims_plugin`` from the test's real outcome, never
-by the test itself. Records round-trip through JSON (``to_json`` / ``from_json``,
-``save`` / ``load``); non-finite floats are written as ``null``.
+``evidence`` is what the checks alone say; ``verdict`` is what the report shows (they differ
+only for an out-of-regime claim whose checks refute it). ``expected`` is the verdict declared
+before the run and ``expectation`` its reason; ``kind`` is ``"claim"`` (a paper's claim) or
+``"sanity"`` (an identity or a check of our own code, reported apart). The verdict is set by
+``scaling_claims.claims_plugin``, never by the test. Records round-trip through JSON
+(``to_json`` / ``from_json``, ``save`` / ``load``); non-finite floats are written as ``null``.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ CONFIRMED = "confirmed"
 REFUTED = "refuted"
 INCONCLUSIVE = "inconclusive"
 VERDICTS = (CONFIRMED, REFUTED, INCONCLUSIVE)
+KINDS = ("claim", "sanity")
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -62,14 +69,15 @@ class ClaimRecord:
     """One claim's record. Only ``claim_id`` is required; everything else has a neutral default.
 
     ``paper_value`` and ``measured`` are numbers (or, for orderings and qualitative claims, a
-    short text such as "ALiBi < RoPE"); ``ci`` is the measured value's (lo, hi) interval and
-    ``ci_level`` its level. ``tolerance`` says what counts as agreement ("[0.03, 0.30]",
+    short text such as "ALiBi < RoPE"); ``ci`` is the measured value's (lo, hi) interval,
+    ``ci_level`` its level and ``ci_method`` how it was obtained. ``tolerance`` says what counts as agreement ("[0.03, 0.30]",
     "+-0.02", ">= 3x"), ``justification`` why that tolerance is honest. ``checks`` holds each
-    assertion's ``Check.to_dict()``. ``outcome`` is pytest's outcome of the test
-    ("passed", "failed", "xfailed", "xpassed", "error", "skipped").
+    check's ``Check.to_dict()``. ``outcome`` is how the test ended: "passed" (the verdict
+    is the one expected), "failed" (the verdict changed), "error", "skipped" or "not run".
     """
 
     claim_id: str
+    kind: str = "claim"
     paper: str = ""
     claim: str = ""
     quantity: str = ""
@@ -77,9 +85,14 @@ class ClaimRecord:
     measured: Any = None
     ci: tuple[float, float] | None = None
     ci_level: float | None = None
+    ci_method: str = ""
     tolerance: str = ""
     justification: str = ""
     verdict: str = INCONCLUSIVE
+    evidence: str = INCONCLUSIVE
+    expected: str = CONFIRMED
+    expectation: str = ""
+    reason: str = ""
     param_convention: str = ""
     device: str = ""
     dtype: str = ""
@@ -96,8 +109,11 @@ class ClaimRecord:
 
     def __post_init__(self) -> None:
         safe_id(self.claim_id)  # validates
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        for name in ("verdict", "evidence", "expected"):
+            if getattr(self, name) not in VERDICTS:
+                raise ValueError(f"{name} must be one of {VERDICTS}, got {getattr(self, name)!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.ci is not None:
             if len(self.ci) != 2:
                 raise ValueError(f"ci must be a (lo, hi) pair, got {self.ci!r}")

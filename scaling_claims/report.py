@@ -7,9 +7,12 @@ Layout under the artifacts directory (default ``<rootdir>/artifacts``)::
     <claim-id>/plot.png       the plot (scaling_claims.plots)
     records/<claim-id>.json   one ClaimRecord per claim, written by the worker that ran it
     claims.json               every record of the session (write_claims_json, controller only)
-    report.md                 the table: claim, paper value, measured [CI], tolerance, verdict, plot
+    report.md                 the tables (paper claims, then sanity checks): claim, paper value,
+                              measured [CI], tolerance, verdict, plot; then reasons and notes
 
 ``summary_table(records)`` is the plain-text table printed at the end of a pytest session.
+Paper claims and sanity checks (identities and checks of our own code) are counted apart: a
+sanity check is never counted as evidence for a paper.
 """
 
 from __future__ import annotations
@@ -82,16 +85,42 @@ def write_claims_json(path: str | Path, records: Sequence[ClaimRecord]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"claims": [r.to_dict() for r in sorted(records, key=lambda r: r.claim_id)],
-            "counts": verdict_counts(records)}
+            "counts": verdict_counts(records, "claim"), "sanity_counts": verdict_counts(records, "sanity")}
     path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
     return path
 
 
-def verdict_counts(records: Iterable[ClaimRecord]) -> dict[str, int]:
+def verdict_counts(records: Iterable[ClaimRecord], kind: str | None = None) -> dict[str, int]:
+    """Verdicts of ``records`` (of one ``kind``, "claim" or "sanity", when given)."""
     counts = {"confirmed": 0, "refuted": 0, "inconclusive": 0}
     for r in records:
-        counts[r.verdict] += 1
+        if kind is None or r.kind == kind:
+            counts[r.verdict] += 1
     return counts
+
+
+def fmt_verdict(record: ClaimRecord) -> str:
+    """The verdict with what qualifies it: an error, a skip, a run that never happened, a
+    refutation at our scale counted as inconclusive, a verdict that changed from the expected."""
+    text = record.verdict
+    if record.outcome in ("error", "skipped", "not run"):
+        text += f" ({record.outcome})"
+    elif record.evidence != record.verdict:
+        text += " (out of regime)"
+    if record.outcome == "failed":
+        text += f"; CHANGED, expected {record.expected}"
+    return text
+
+
+def _counts_line(records: Sequence[ClaimRecord], kind: str) -> str:
+    c = verdict_counts(records, kind)
+    n = sum(c.values())
+    label = "paper claims" if kind == "claim" else "sanity checks"
+    changed = sum(1 for r in records if r.kind == kind and r.outcome == "failed")
+    errors = sum(1 for r in records if r.kind == kind and r.outcome in ("error", "skipped", "not run"))
+    extra = "".join([f"; {changed} changed from the expected verdict" if changed else "",
+                     f"; {errors} errored, skipped or not run" if errors else ""])
+    return f"{n} {label}: {c['confirmed']} confirmed, {c['refuted']} refuted, {c['inconclusive']} inconclusive{extra}"
 
 
 def fmt_value(value: Any) -> str:
@@ -119,14 +148,8 @@ def _md_escape(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render_report_md(records: Sequence[ClaimRecord], artifacts_dir: str | Path) -> str:
-    """The markdown report: counts, then one table row per claim, each linked to its plot."""
-    artifacts_dir = Path(artifacts_dir)
-    counts = verdict_counts(records)
-    lines = ["# Scaling claims: report", "",
-             f"{len(records)} claims: {counts['confirmed']} confirmed, {counts['refuted']} refuted, "
-             f"{counts['inconclusive']} inconclusive.", "",
-             "| claim | paper | quantity | paper value | measured [CI] | tolerance | verdict | plot |",
+def _table(records: Sequence[ClaimRecord], artifacts_dir: Path) -> list[str]:
+    lines = ["| claim | paper | quantity | paper value | measured [CI] | tolerance | verdict | plot |",
              "|---|---|---|---|---|---|---|---|"]
     for r in sorted(records, key=lambda r: r.claim_id):
         plot = r.artifacts.get("plot")
@@ -136,42 +159,75 @@ def render_report_md(records: Sequence[ClaimRecord], artifacts_dir: str | Path) 
             link = f"[plot]({Path(rel).as_posix()})"
         lines.append("| " + " | ".join(_md_escape(c) for c in (
             r.claim_id, r.paper, r.quantity, fmt_value(r.paper_value), fmt_measured(r), r.tolerance,
-            f"**{r.verdict}**", link)) + " |")
-    lines += ["", "## Tolerances and notes", ""]
-    for r in sorted(records, key=lambda r: r.claim_id):
-        bits = [f"- **{r.claim_id}**: {r.claim}".rstrip(": ")]
-        if r.justification:
-            bits.append(f"  - tolerance {r.tolerance}: {r.justification}")
-        failed = [c for c in r.checks if not c.get("passed")]
-        for c in failed:
-            bits.append(f"  - failed check {c['name']}: {c['message']}")
-        for n in r.notes:
-            bits.append(f"  - {n}")
-        env = ", ".join(x for x in (r.device, r.dtype, f"torch {r.torch_version}" if r.torch_version else "",
-                                    f"seeds {r.seeds}" if r.seeds else "", r.budget,
-                                    f"{r.wall_time_s:.1f} s" if r.wall_time_s is not None else "",
-                                    f"N = {r.param_convention}" if r.param_convention else "") if x)
-        if env:
-            bits.append(f"  - {env}")
-        lines += [_md_escape(b) if i == 0 else b.replace("\n", " ") for i, b in enumerate(bits)]
+            f"**{fmt_verdict(r)}**", link)) + " |")
+    return lines
+
+
+def _details(r: ClaimRecord) -> list[str]:
+    bits = [f"- **{r.claim_id}**: {r.claim}".rstrip(": ")]
+    bits.append(f"  - verdict {fmt_verdict(r)}: {r.reason}" if r.reason else f"  - verdict {fmt_verdict(r)}")
+    if r.expectation:
+        bits.append(f"  - {r.expectation}")
+    if r.justification:
+        bits.append(f"  - tolerance {r.tolerance}: {r.justification}")
+    if r.ci_method:
+        bits.append(f"  - interval: {r.ci_method}")
+    for c in r.checks:
+        if c.get("verdict", "confirmed" if c.get("passed") else "refuted") != "confirmed":
+            bits.append(f"  - check {c['name']} ({c.get('verdict', 'refuted')}): {c.get('message', '')}")
+    for n in r.notes:
+        bits.append(f"  - {n}")
+    env = ", ".join(x for x in (r.device, r.dtype, f"torch {r.torch_version}" if r.torch_version else "",
+                                f"seeds {r.seeds}" if r.seeds else "", r.budget,
+                                f"{r.wall_time_s:.1f} s" if r.wall_time_s is not None else "",
+                                f"N = {r.param_convention}" if r.param_convention else "") if x)
+    if env:
+        bits.append(f"  - {env}")
+    return [_md_escape(b) if i == 0 else b.replace("\n", " ") for i, b in enumerate(bits)]
+
+
+def render_report_md(records: Sequence[ClaimRecord], artifacts_dir: str | Path) -> str:
+    """The markdown report: counts, the paper claims' table, the sanity checks' table (each row
+    linked to its plot), then each record's verdict reason, expectation, tolerance and notes."""
+    artifacts_dir = Path(artifacts_dir)
+    claims = [r for r in records if r.kind == "claim"]
+    sanity = [r for r in records if r.kind == "sanity"]
+    lines = ["# Scaling claims: report", "", _counts_line(records, "claim") + ".",
+             _counts_line(records, "sanity") + ".", "",
+             "A verdict is decided by where the whole interval lies: confirmed when every check's interval "
+             "satisfies the claim, refuted when one lies wholly against it, inconclusive otherwise (see "
+             "docs/claims.md).", ""]
+    if claims:
+        lines += ["## Paper claims", ""] + _table(claims, artifacts_dir) + [""]
+    if sanity:
+        lines += ["## Sanity checks (identities and checks of our own code; not evidence for a paper)", ""] + \
+            _table(sanity, artifacts_dir) + [""]
+    lines += ["## Verdicts, tolerances and notes", ""]
+    for r in sorted(claims, key=lambda r: r.claim_id) + sorted(sanity, key=lambda r: r.claim_id):
+        lines += _details(r)
     return "\n".join(lines) + "\n"
 
 
 def summary_table(records: Sequence[ClaimRecord], width: int = 34) -> str:
-    """Plain-text table for the terminal: claim, paper value, measured [CI], verdict."""
-    rows = [("claim", "paper", "measured [CI]", "verdict")]
-    for r in sorted(records, key=lambda r: r.claim_id):
-        cid = r.claim_id if len(r.claim_id) <= width else r.claim_id[: width - 1] + "…"
-        rows.append((cid, fmt_value(r.paper_value)[:20], fmt_measured(r)[:36], r.verdict))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    """Plain-text tables for the terminal (paper claims, then sanity checks): claim, paper
+    value, measured [CI], verdict; each followed by its counts."""
     out = []
-    for j, row in enumerate(rows):
-        out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if j == 0:
-            out.append("  ".join("-" * w for w in widths))
-    c = verdict_counts(records)
-    out.append(f"{len(records)} claims: {c['confirmed']} confirmed, {c['refuted']} refuted, "
-               f"{c['inconclusive']} inconclusive")
+    for kind, title in (("claim", "paper claims"), ("sanity", "sanity checks (not evidence for a paper)")):
+        group = sorted((r for r in records if r.kind == kind), key=lambda r: r.claim_id)
+        if not group:
+            continue
+        rows = [(title, "paper", "measured [CI]", "verdict")]
+        for r in group:
+            cid = r.claim_id if len(r.claim_id) <= width else r.claim_id[: width - 1] + "…"
+            rows.append((cid, fmt_value(r.paper_value)[:20], fmt_measured(r)[:36], fmt_verdict(r)))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        if out:
+            out.append("")
+        for j, row in enumerate(rows):
+            out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            if j == 0:
+                out.append("  ".join("-" * w for w in widths))
+        out.append(_counts_line(records, kind))
     return "\n".join(out)
 
 

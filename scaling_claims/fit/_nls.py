@@ -25,6 +25,9 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
 
     ``transform`` (e.g. ``np.log``) sets the space residuals, ``r2`` and intervals live in.
     ``names`` label the entries of ``theta``; callers convert to public parameters afterwards.
+    A fit that ends at a bound is flagged as a whole (``flags["*"]``): its Gauss-Newton
+    intervals assume an interior optimum. A parameter with no finite standard error is flagged
+    as not identified.
     """
     tf = transform if transform is not None else (lambda v: v)
     ty = tf(y)
@@ -36,10 +39,20 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
                                  jac="3-point", x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12)
     cov, dof = covariance_from_jacobian(sol.jac, sol.fun)
     se, ci = t_intervals(list(names), sol.x, cov, dof, level)
+    at_bound = [n for n, m in zip(names, sol.active_mask) if m != 0]
+    flags = {}
+    if at_bound:
+        flags["*"] = (", ".join(f"{n} = {v:.4g}" for n, v in zip(names, sol.x) if n in at_bound)
+                      + " at the bound of its range: the intervals assume an interior optimum")
+    if dof >= 1:
+        for n in names:
+            if not np.isfinite(se[n]):
+                flags[n] = f"{n} is not identified by the data (no finite standard error)"
     return FitResult(kind=kind, params=dict(zip(names, sol.x)), se=se, ci=ci,
                      r2=r_squared(ty, ty + sol.fun), r2_space=space, n=len(x), dof=dof,
                      model=model, theta=sol.x, cov=cov, residuals=sol.fun, level=level,
-                     info={**(info or {}), "optimizer_status": int(sol.status), "cost": float(sol.cost)})
+                     info={**(info or {}), "optimizer_status": int(sol.status), "cost": float(sol.cost),
+                           "at_bound": at_bound}, flags=flags)
 
 
 def grid_start(model: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray,

@@ -67,6 +67,12 @@ class FitResult:
     "linear"), ``n`` (points), ``dof`` (n minus free parameters), ``residuals`` (in the
     r2 space), ``info`` (method notes: objective, optimiser status, ...). Parameters are
     also attributes: ``res.exponent`` is ``res.params["exponent"]``.
+
+    ``flags`` maps a parameter name (or ``"*"``, the whole fit) to why its interval must not be
+    used as a confidence interval: the fit ended at a bound of a parameter's physical range, or
+    degenerated (a logistic with no point on its rise, a parameter the data do not identify).
+    ``scaling_claims.estimates.Estimate.from_fit`` carries the flag, and a check on a flagged
+    estimate is inconclusive. ``ok`` is True when nothing is flagged.
     """
 
     def __init__(
@@ -86,6 +92,7 @@ class FitResult:
         residuals: np.ndarray,
         level: float = 0.95,
         info: dict[str, Any] | None = None,
+        flags: dict[str, str] | None = None,
     ) -> None:
         self.kind = kind
         self.params = {k: float(v) for k, v in params.items()}
@@ -98,6 +105,7 @@ class FitResult:
         self.level = float(level)
         self.residuals = np.asarray(residuals, dtype=float)
         self.info = dict(info or {})
+        self.flags = dict(flags or {})
         self._model = model
         self.theta = np.asarray(theta, dtype=float)
         self.cov = np.asarray(cov, dtype=float)
@@ -107,6 +115,15 @@ class FitResult:
         if params is not None and name in params:
             return params[name]
         raise AttributeError(f"{type(self).__name__} ({self.__dict__.get('kind', '?')}) has no attribute {name!r}")
+
+    @property
+    def ok(self) -> bool:
+        """True when no parameter's interval is flagged (see ``flags``)."""
+        return not self.flags
+
+    def flag(self, name: str, why: str) -> None:
+        """Mark parameter ``name`` (``"*"``: the whole fit) as having no usable interval."""
+        self.flags[name] = why if name not in self.flags else f"{self.flags[name]}; {why}"
 
     def predict(self, *x: Any) -> np.ndarray:
         """The fitted law evaluated at ``x`` (arrays broadcast; returns a float64 array)."""
@@ -150,6 +167,7 @@ class FitResult:
             "n": self.n,
             "dof": self.dof,
             "info": self.info,
+            "flags": self.flags,
         })
 
     def __repr__(self) -> str:

@@ -35,17 +35,34 @@ def _pair(x, y, x_name: str, y_name: str, n_params: int, what: str) -> tuple[np.
 
 
 # ----------------------------------------------------------------------------- logistic
-def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, level: float = 0.95) -> FitResult:
+# A transition narrower than 1/100 of the closest spacing of the sampled ln x is a step the data
+# cannot tell from any steeper one: the slope is bounded there, and a fit that reaches the bound
+# is flagged.
+SLOPE_CAP_PER_GAP = 100.0
+# "on the rise": fitted value between 10% and 90% of the way from lower to upper
+RISE_BAND = (0.1, 0.9)
+
+
+def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, level: float = 0.95,
+                 y_range: tuple[float, float] | None = (0.0, 1.0)) -> FitResult:
     """Fit ``y = lower + (upper - lower) / (1 + exp(-slope * (ln x - ln midpoint)))``.
 
     The transition is modelled in log x (scale), so ``midpoint`` is in x units (its CI is the
     exponentiated CI of ln midpoint) and ``slope`` is per unit of natural log x: a larger slope
     is a sharper transition. ``lower``/``upper`` default to 0 and 1 (accuracies); pass ``None``
-    to fit them too. ``r2`` is in linear space. x must be positive.
+    to fit them too, within ``y_range`` (the physical range of y; ``None``: unbounded). ``r2``
+    is in linear space. x must be positive; y must lie in ``y_range``.
+
+    Degenerate fits are flagged (``flags``; their intervals are not confidence intervals): a
+    slope at its bound (``SLOPE_CAP_PER_GAP`` over the closest spacing of ln x), no data point
+    on the rise (a step between two sampled x: slope and midpoint are not identified), or a
+    midpoint outside the sampled x.
     """
     n_free = 2 + (lower is None) + (upper is None)
     x, y = _pair(x, y, "x", "y", n_free, "the logistic")
     check_positive(x, "x", "the logistic is fitted in log x")
+    if y_range is not None:
+        check_in_range(y, "y", float(y_range[0]), float(y_range[1]))
     lx = np.log(x)
     fixed_lo, fixed_hi = lower, upper
 
@@ -62,16 +79,39 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
         return lo + (hi - lo) / (1.0 + np.exp(z))
 
     span = float(np.ptp(lx))
+    gaps = np.diff(np.unique(lx))
+    cap = SLOPE_CAP_PER_GAP / float(gaps.min())
+    yb = (-np.inf, np.inf) if y_range is None else (float(y_range[0]), float(y_range[1]))
     extras = ([float(y.min())] if lower is None else []) + ([float(y.max())] if upper is None else [])
     candidates = [np.array([m, s * k / span] + extras)
                   for m in np.linspace(lx.min(), lx.max(), 25)
                   for k in (0.5, 1, 2, 4, 8, 16, 32, 64) for s in (1, -1)]
     names = ["log_midpoint", "slope"] + (["lower"] if lower is None else []) + (["upper"] if upper is None else [])
+    lo_b = [-np.inf, -cap] + [yb[0]] * (n_free - 2)
+    hi_b = [np.inf, cap] + [yb[1]] * (n_free - 2)
     raw = nls_fit(kind="logistic", names=names, model=model, x=x, y=y, start=grid_start(model, x, y, candidates),
-                  level=level, info={"x_space": "natural log"})
+                  bounds=(lo_b, hi_b), level=level, info={"x_space": "natural log", "slope_cap": cap})
+    m_hat, k_hat, lo_hat, hi_hat = unpack(raw.theta)
+    fitted = model(raw.theta, x)
+    share = (fitted - lo_hat) / (hi_hat - lo_hat) if hi_hat != lo_hat else np.zeros_like(fitted)
+    on_rise = int(np.sum((share > RISE_BAND[0]) & (share < RISE_BAND[1])))
+    raw.info["points_on_rise"] = on_rise
+    if abs(k_hat) >= cap * (1 - 1e-9):
+        raw.flag("*", f"slope reached its bound {cap:.3g}: the rise is steeper than the x spacing resolves")
+    if on_rise == 0:
+        below, above = lx[share <= RISE_BAND[0]], lx[share >= RISE_BAND[1]]
+        where = (f" (a step between x = {math.exp(below.max()):.4g} and x = {math.exp(above.min()):.4g})"
+                 if below.size and above.size else "")
+        raw.flag("*", "no data point lies on the rise (10%-90% of the transition): slope and midpoint are not "
+                      "identified" + where)
+    if not lx.min() <= m_hat <= lx.max():
+        raw.flag("midpoint", "the midpoint lies outside the sampled x")
+        raw.flag("slope", "the midpoint lies outside the sampled x, so the slope is an extrapolation")
     m = raw.params.pop("log_midpoint")
     lo_m, hi_m = raw.ci.pop("log_midpoint")
     se_m = raw.se["log_midpoint"]
+    if "log_midpoint" in raw.flags:
+        raw.flags["midpoint"] = raw.flags.pop("log_midpoint")
     raw.params = {"midpoint": math.exp(m), **raw.params}
     if lower is not None:
         raw.params["lower"] = float(lower)
@@ -86,8 +126,9 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
 def fit_coverage_law(k, coverage, level: float = 0.95) -> FitResult:
     """Fit Brown et al.'s ``log c(k) = a * k**b`` to coverage (pass@k) c in (0, 1].
 
-    Typically a < 0 and b < 0 (-log coverage decays as a power of k). Residuals, ``r2`` and
-    intervals are in log-coverage space. ``predict(k)`` returns coverage. Needs at least one
+    a <= 0 (log c <= 0 for a coverage c <= 1; a fit at the bound is flagged) and typically
+    b < 0 (-log coverage decays as a power of k). Residuals, ``r2`` and intervals are in
+    log-coverage space. ``predict(k)`` returns coverage. Needs at least one
     coverage < 1 (the law is degenerate at c = 1) and k >= 1.
     """
     k, c = _pair(k, coverage, "k", "coverage", 2, "the coverage law")
@@ -102,33 +143,60 @@ def fit_coverage_law(k, coverage, level: float = 0.95) -> FitResult:
         return np.exp(t[0] * np.power(kv, t[1]))
 
     res = nls_fit(kind="coverage_law", names=["a", "b"], model=model, x=k, y=c,
-                  start=np.array([-math.exp(icept), slope]), level=level, transform=np.log, space="log",
+                  start=np.array([-math.exp(icept), slope]), bounds=([-np.inf, -np.inf], [0.0, np.inf]),
+                  level=level, transform=np.log, space="log",
                   info={"law": "log c(k) = a * k**b"})
     return res
 
 
 # ----------------------------------------------------------------------------- saturating
-def fit_saturating(n, P, level: float = 0.95) -> FitResult:
+def fit_saturating(n, P, level: float = 0.95, p_range: tuple[float, float] | None = (0.0, 1.0),
+                   p_inf: float | None = None) -> FitResult:
     """Fit ``P(n) = P_inf - (P_inf - P_1) * n**-beta`` (linear-space residuals).
 
-    For fixed beta the form is linear in (P_inf, P_1), so beta is profiled on a grid for the
-    start. ``beta > 0`` means P approaches P_inf as n grows. n must be positive (n = 1 gives P_1).
+    P is a success rate, so ``P_inf`` and ``P_1`` are kept in ``p_range`` (default [0, 1];
+    ``None``: unbounded); a fit that ends at a bound (e.g. the data want ``P_inf`` > 1) is
+    flagged and its intervals are not confidence intervals. ``p_inf``: a known asymptote (e.g. 1
+    when every problem is solvable), then only ``P_1`` and ``beta`` are fitted. For fixed beta
+    the form is linear in (P_inf, P_1), so beta is profiled on a grid for the start. ``beta >
+    0`` means P approaches P_inf as n grows. n must be positive (n = 1 gives P_1).
     """
-    n, P = _pair(n, P, "n", "P", 3, "the saturating law")
+    n, P = _pair(n, P, "n", "P", 3 if p_inf is None else 2, "the saturating law")
     check_positive(n, "n", "n**-beta is taken")
+    lo, hi = (-np.inf, np.inf) if p_range is None else (float(p_range[0]), float(p_range[1]))
+    if p_range is not None:
+        check_in_range(P, "P", lo, hi)
+    if p_inf is not None and not lo <= float(p_inf) <= hi:
+        raise ValueError(f"p_inf = {p_inf} lies outside p_range [{lo}, {hi}]")
 
-    def model(t, nv):
-        return t[0] - (t[0] - t[1]) * np.power(nv, -t[2])
+    if p_inf is None:
+        def model(t, nv):
+            return t[0] - (t[0] - t[1]) * np.power(nv, -t[2])
+        names, bounds = ["P_inf", "P_1", "beta"], ([lo, lo, -np.inf], [hi, hi, np.inf])
+    else:
+        fixed = float(p_inf)
+
+        def model(t, nv):
+            return fixed - (fixed - t[0]) * np.power(nv, -t[1])
+        names, bounds = ["P_1", "beta"], ([lo, -np.inf], [hi, np.inf])
 
     candidates = []
     for beta in np.concatenate([np.linspace(0.01, 3.0, 150), -np.linspace(0.01, 1.0, 25)]):
         f = np.power(n, -beta)
-        X = np.column_stack([1.0 - f, f])
-        (p_inf, p_1), *_ = np.linalg.lstsq(X, P, rcond=None)
-        candidates.append(np.array([p_inf, p_1, beta]))
-    return nls_fit(kind="saturating", names=["P_inf", "P_1", "beta"], model=model, x=n, y=P,
-                   start=grid_start(model, n, P, candidates), level=level,
-                   info={"law": "P(n) = P_inf - (P_inf - P_1) * n**-beta"})
+        if p_inf is None:
+            X = np.column_stack([1.0 - f, f])
+            (a, b), *_ = np.linalg.lstsq(X, P, rcond=None)
+            candidates.append(np.array([np.clip(a, lo, hi), np.clip(b, lo, hi), beta]))
+        else:
+            b = float(np.sum(f * (P - fixed * (1 - f))) / np.sum(f * f))
+            candidates.append(np.array([np.clip(b, lo, hi), beta]))
+    res = nls_fit(kind="saturating", names=names, model=model, x=n, y=P,
+                  start=grid_start(model, n, P, candidates), bounds=bounds, level=level,
+                  info={"law": "P(n) = P_inf - (P_inf - P_1) * n**-beta", "p_range": p_range,
+                        "p_inf_fixed": p_inf})
+    if p_inf is not None:
+        res.params = {"P_inf": float(p_inf), **res.params}
+    return res
 
 
 # ----------------------------------------------------------------------------- Gao et al.
@@ -148,7 +216,8 @@ def fit_gao(d, gold, level: float = 0.95) -> FitResult:
 
     Linear in (alpha, beta): ordinary least squares through the origin, exact t intervals.
     Derived ``peak_d = alpha / (2 beta)`` and ``peak_gold = alpha**2 / (4 beta)`` (the
-    over-optimisation peak; only meaningful when beta > 0) get delta-method intervals.
+    over-optimisation peak; only meaningful when beta > 0) get delta-method intervals, flagged
+    (``flags``) when beta's own interval includes 0.
     ``r2`` is in linear space about the mean of gold.
     """
     d, g = _pair(d, gold, "d", "gold", 2, "the Gao et al. form")
@@ -169,9 +238,14 @@ def fit_gao(d, gold, level: float = 0.95) -> FitResult:
         ):
             s = math.sqrt(max(float(grad @ cov @ grad), 0.0)) if np.all(np.isfinite(cov)) else math.nan
             params[name], se[name], ci[name] = float(val), s, (val - q * s, val + q * s)
-    return FitResult(kind="gao", params=params, se=se, ci=ci, r2=r_squared(g, X @ theta), r2_space="linear",
-                     n=len(d), dof=dof, model=_gao_model, theta=theta, cov=cov, residuals=resid, level=level,
-                     info={"law": "gold = d * (alpha - beta * d)", "method": "OLS through the origin"})
+    res = FitResult(kind="gao", params=params, se=se, ci=ci, r2=r_squared(g, X @ theta), r2_space="linear",
+                    n=len(d), dof=dof, model=_gao_model, theta=theta, cov=cov, residuals=resid, level=level,
+                    info={"law": "gold = d * (alpha - beta * d)", "method": "OLS through the origin"})
+    if "peak_d" in params and not ci["beta"][0] > 0:
+        for name in ("peak_d", "peak_gold"):
+            res.flag(name, "beta's interval includes 0: the over-optimisation peak is not identified "
+                           "(its delta-method interval is not a confidence interval)")
+    return res
 
 
 # ----------------------------------------------------------------------------- learning curve

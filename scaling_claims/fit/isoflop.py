@@ -5,7 +5,10 @@ Points are grouped by budget ``C``: values equal to 6 significant digits form on
 budgets of a real sweep are nominal values; a float round trip must not split a group).
 
 - Approach 1 (:func:`fit_isoflop_approach1`): per budget, the run with the lowest loss (the
-  lower envelope); its N and D are that budget's optimum.
+  lower envelope); its N and D are that budget's optimum. On a grid of sizes the optimum can
+  only move by whole rungs, so ``a`` is quantised: ``info["a_resolution"]`` is the change of
+  ``a`` when one budget's optimum moves by the finest rung (rung spacing in ln N over the span
+  of ln C). A claim should not read ``a`` more finely than that.
 - Approach 2 (:func:`fit_isoflop_approach2`): per budget, a parabola of loss in log N (and,
   separately, in log D); the vertex is the optimum. A budget needs >= 3 distinct sizes and an
   upward-opening parabola, else it is excluded (listed in ``info["excluded"]``). A vertex
@@ -103,7 +106,11 @@ def fit_isoflop_approach1(N, D, L, C, level: float = 0.95) -> IsoFLOPFit:
     C_, N_, D_, L_, n_, interior = (np.array(v) for v in zip(*rows))
     optima = {"C": C_, "N_opt": N_, "D_opt": D_, "L_opt": L_, "n_points": n_,
               "interior": interior.astype(bool), "used": np.ones(len(C_), bool)}
-    return _from_optima("isoflop_approach1", optima, {"method": "lowest loss per budget"}, level)
+    steps = [np.diff(np.unique(np.log(N[g]))) for g in _budget_groups(C)]
+    finest = min((float(s.min()) for s in steps if s.size), default=math.nan)
+    span = float(np.ptp(np.log(C_))) if len(C_) > 1 else math.nan
+    info = {"method": "lowest loss per budget", "a_resolution": finest / span if span > 0 else math.nan}
+    return _from_optima("isoflop_approach1", optima, info, level)
 
 
 def _vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:

@@ -7,7 +7,7 @@ scaling laws are conventionally fitted and why ``r2`` is reported in log space.
 - ``offset=False``: ordinary least squares of log y on log x (exact, closed form), with
   Student-t confidence intervals.
 - ``offset=True``: the offset (an irreducible term such as the entropy of text, constrained to
-  be >= 0) makes the problem nonlinear. For a fixed exponent it is linear in (coef, offset), so
+  be >= 0; a fit that ends at 0 is flagged, ``FitResult.flags``) makes the problem nonlinear. For a fixed exponent it is linear in (coef, offset), so
   we profile the exponent on a grid (variable projection) for a start, then refine all three
   parameters with SciPy's trust-region least squares using the analytic Jacobian. Intervals are
   Gauss-Newton (asymptotic) t intervals.
@@ -134,6 +134,10 @@ def _fit_with_offset(x, y, *, level: float, kind: str, names: tuple[str, str, st
     coef = math.exp(theta[0])
     se = {names[0]: coef * se["log_coef"], "log_coef": se["log_coef"], names[1]: se[names[1]],
           names[2]: se[names[2]]}
+    flags = {}
+    if theta[2] <= 0.0:
+        flags["*"] = (f"{names[2]} ended at its bound 0 (the data want a negative floor): the intervals "
+                      "assume an interior optimum")
     return FitResult(
         kind=kind,
         params={names[0]: coef, names[1]: float(theta[1]), names[2]: float(theta[2])},
@@ -143,4 +147,5 @@ def _fit_with_offset(x, y, *, level: float, kind: str, names: tuple[str, str, st
         info={"method": "log-space least squares, exponent-profile start + trust-region refine",
               "offset_fitted": True, "offset_at_bound": bool(theta[2] <= 0.0),
               "optimizer_status": int(sol.status)},
+        flags=flags,
     )
