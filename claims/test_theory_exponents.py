@@ -18,72 +18,92 @@ import numpy as np
 import pytest
 
 from scaling_claims import checks, plots, theory
+from scaling_claims.estimates import Estimate, bootstrap
 from scaling_claims.fit import fit_power_law
 from scaling_claims.models import linear
 
 HUTTER = "Hutter 2021, Learning Curve Theory"
 SPECTRAL = "Maloney, Roberts, Sully 2022; Bahri et al. 2021"
+N_BOOT = 1000
 # +-0.02 over 3 decades (CLAIMS.md): the law n**-b is asymptotic; over n in [1e2, 1e5] the
 # finite-n curvature of sum_i p_i (1 - p_i)**n moves a straight log-log fit by well under 0.01.
 HUTTER_TOL = 0.02
 N_HUTTER = np.unique(np.geomspace(1e2, 1e5, 13).astype(int))
 M_FEATURES = 1_000_000  # truncated tail mass ~ M**-a: below 1e-3 of the error at n = 1e5 for a >= 0.5
+# Simulated memorisers. 20 seeds (0-19) gave a seed-bootstrap interval of the exponent of
+# +-0.03 at a = 2, wider than the tolerance, so the interval rule could not decide; the design
+# was enlarged to 200 simulations on fresh seeds, declared here before they were run.
+HUTTER_SEEDS = range(1000, 1200)
+R2_SIM = 0.99  # log space: a straight line over 3 decades; curvature alone would leave R^2 ~ 0.999
+
+
+def hutter_expectation(a):
+    return theory.hutter_exponent(a)
 
 
 @pytest.mark.quick
+@pytest.mark.claim("hutter-b[a={a}]", paper=HUTTER, quantity="b (error ~ n^-b), simulated memorisers",
+                   claim="memorising learner on Zipf features p_i ~ i^-(1+a): b = a/(1+a)",
+                   paper_value=hutter_expectation, tolerance=f"+-{HUTTER_TOL}; R^2 (log) >= {R2_SIM}",
+                   justification="theory's accuracy over a finite range: +-0.02 covers the finite-n curvature of "
+                                 "the exact expectation over 3 decades (it moves a straight fit by < 0.01)",
+                   param_convention="n/a (no parameters)", seeds=list(HUTTER_SEEDS), budget="n in [1e2, 1e5]")
 @pytest.mark.parametrize("a", [0.5, 1.0, 2.0])
 def test_hutter_exponent(claim, a):
     b_theory = theory.hutter_exponent(a)
-    claim.declare(f"hutter-b[a={a}]", paper=HUTTER, quantity="b (error ~ n^-b)",
-                  claim="memorising learner on Zipf features p_i ~ i^-(1+a): b = a/(1+a)",
-                  paper_value=b_theory, tolerance=f"+-{HUTTER_TOL}",
-                  justification="exact expectation; +-0.02 covers finite-n curvature over 3 decades; the "
-                                "simulated mean curve may differ further only by its own fit CI",
-                  param_convention="n/a (no parameters)", seeds=list(range(20)), budget="n in [1e2, 1e5]")
     exact = theory.hutter_expected_error(N_HUTTER, a, m=M_FEATURES)
-    sims = np.array([theory.memoriser_error(N_HUTTER, a, M_FEATURES, seed) for seed in range(20)])
+    sims = np.array([theory.memoriser_error(N_HUTTER, a, M_FEATURES, seed) for seed in HUTTER_SEEDS])
     fit_exact, fit_sim = fit_power_law(N_HUTTER, exact), fit_power_law(N_HUTTER, sims.mean(axis=0))
-    claim.measured(fit_sim.exponent, ci=fit_sim.ci["exponent"])
-    claim.note(f"exact-expectation exponent {fit_exact.exponent:.4f}; simulated (mean of 20) "
-               f"{fit_sim.exponent:.4f} [{fit_sim.ci['exponent'][0]:.4f}, {fit_sim.ci['exponent'][1]:.4f}]")
+    boot = bootstrap(lambda i: (lambda f: [f.exponent, f.r2])(fit_power_law(N_HUTTER, sims[i].mean(axis=0))),
+                     len(HUTTER_SEEDS), N_BOOT, units="simulated learners")
+    b_sim, r2 = boot.estimate(fit_sim.exponent, 0), boot.estimate(fit_sim.r2, 1)
+    b_exact = Estimate.exact(fit_exact.exponent, "fit to the exact expected error (no sampling)")
+    claim.measured(b_sim)
+    claim.note(f"exact-expectation exponent {fit_exact.exponent:.4f}; simulated (mean of {len(HUTTER_SEEDS)}) "
+               f"{b_sim.text()}")
     claim.points({"n": N_HUTTER, "expected_error": exact, "simulated_mean": sims.mean(axis=0)})
     claim.fit({"exact": fit_exact, "simulated": fit_sim})
     claim.plot(plots.scaling_plot, N_HUTTER, sims.mean(axis=0), fit=fit_sim, xlabel="samples n",
                ylabel="error (unseen probability mass)", title=f"Hutter learning curve, a = {a}",
                paper_law=(f"exact expectation (b = {b_theory:.3f})",
                           lambda n: theory.hutter_expected_error(n, a, m=M_FEATURES)))
-    half_ci = (fit_sim.ci["exponent"][1] - fit_sim.ci["exponent"][0]) / 2
+    band = (b_theory - HUTTER_TOL, b_theory + HUTTER_TOL)
     claim.check_all(
-        checks.within_band("exact-expectation exponent", fit_exact.exponent, b_theory - HUTTER_TOL,
-                           b_theory + HUTTER_TOL),
-        checks.within_band("simulated exponent (tolerance + its fit CI)", fit_sim.exponent,
-                           b_theory - HUTTER_TOL - half_ci, b_theory + HUTTER_TOL + half_ci),
-        checks.r2_at_least("power law fits the simulated curve (log space)", fit_sim.r2, 0.99),
+        checks.within_band("exact-expectation exponent", b_exact, *band),
+        checks.within_band("simulated exponent (seed bootstrap)", b_sim, *band),
+        checks.r2_at_least("power law fits the simulated curve (log space)", r2, R2_SIM),
     )
 
 
 # Resolution-limited regime. m = 4096 eigen-directions, N and D up to 256 = m/16: the truncated
-# spectrum steepens the curve by about (N/m)**a (<= 6% at a = 1), and the 6 random draws move the
-# fitted slope by a few percent; 10% relative covers both. a >= 1 so truncation stays small.
+# spectrum steepens the curve by about (N/m)**a (<= 6% at a = 1); 10% relative leaves room for
+# that. a >= 1 so truncation stays small. 6 seeds (0-5) gave seed-bootstrap intervals of +-7% on
+# each exponent, too wide to decide within 10%; enlarged to 32 fresh seeds, declared before running.
 M_SPECTRUM = 4096
 SIZES = np.array([8, 16, 32, 64, 128, 256])
 SPECTRAL_RTOL = 0.10
-SEEDS = range(6)
+SPECTRAL_SEEDS = range(100, 132)
+R2_SPECTRAL = 0.99  # log space; 5 doublings of a clean power law
+
+
+def _spectral_fits(by_n, by_d):
+    fn, fd = fit_power_law(SIZES, np.median(by_n, axis=0)), fit_power_law(SIZES, np.median(by_d, axis=0))
+    return [fn.exponent, fd.exponent, fn.r2, fd.r2]
 
 
 @pytest.mark.quick
+@pytest.mark.claim("spectral-resolution-limited[a={a}]", paper=SPECTRAL, quantity="a_N (a_D in the checks)",
+                   claim="spectrum k^-(1+a): L ~ N^-a (random projections) and L ~ D^-a (min-norm LS)",
+                   paper_value=lambda a: a, tolerance=f"+-{SPECTRAL_RTOL:.0%} relative; R^2 (log) >= {R2_SPECTRAL}",
+                   justification="theory's accuracy here: the finite spectrum (N/m <= 1/16) steepens the curve by "
+                                 "<= 6% at a = 1; the seed bootstrap carries the sampling noise",
+                   param_convention="N = number of random projections (features)", seeds=list(SPECTRAL_SEEDS),
+                   budget=f"m = {M_SPECTRUM} eigen-directions, N, D in [8, 256]")
 @pytest.mark.parametrize("a", [1.0, 2.0])
 def test_resolution_limited_exponents(claim, a):
-    claim.declare(f"spectral-resolution-limited[a={a}]", paper=SPECTRAL, quantity="a_N, a_D",
-                  claim="spectrum k^-(1+a): L ~ N^-a (random projections) and L ~ D^-a (min-norm LS)",
-                  paper_value=a, tolerance=f"+-{SPECTRAL_RTOL:.0%} relative",
-                  justification="finite spectrum (N/m <= 1/16) steepens the curve by <= 6% at a = 1; "
-                                "6 random draws (medians) add a few percent",
-                  param_convention="N = number of random projections (features)", seeds=list(SEEDS),
-                  budget=f"m = {M_SPECTRUM} eigen-directions, N, D in [8, 256]")
     lam, w = linear.power_law_spectrum(M_SPECTRUM, a), np.ones(M_SPECTRUM)  # unit power per direction
     by_n, by_d = [], []
-    for seed in SEEDS:
+    for seed in SPECTRAL_SEEDS:
         rng = np.random.default_rng(seed)
         by_n.append([theory.projection_risk(rng.standard_normal((n, M_SPECTRUM)), lam, w) for n in SIZES])
         row = []
@@ -91,58 +111,68 @@ def test_resolution_limited_exponents(claim, a):
             X = rng.standard_normal((d, M_SPECTRUM)) * np.sqrt(lam)
             row.append(theory.excess_risk(linear.min_norm_lstsq(X, X @ w), w, lam))
         by_d.append(row)
+    by_n, by_d = np.array(by_n), np.array(by_d)
+    point = _spectral_fits(by_n, by_d)
+    boot = bootstrap(lambda i: _spectral_fits(by_n[i], by_d[i]), len(SPECTRAL_SEEDS), N_BOOT, units="seeds")
+    a_n, a_d, r2_n, r2_d = (boot.estimate(v, j) for j, v in enumerate(point))
     risk_n, risk_d = np.median(by_n, axis=0), np.median(by_d, axis=0)
-    fit_n, fit_d = fit_power_law(SIZES, risk_n), fit_power_law(SIZES, risk_d)
-    claim.measured(fit_n.exponent, ci=fit_n.ci["exponent"])
-    claim.note(f"a_N = {fit_n.exponent:.4f}, a_D = {fit_d.exponent:.4f} "
-               f"[{fit_d.ci['exponent'][0]:.4f}, {fit_d.ci['exponent'][1]:.4f}] (theory {a})")
+    claim.measured(a_n)
+    claim.note(f"a_N = {a_n.text()}, a_D = {a_d.text()} (theory {a}); medians over {len(SPECTRAL_SEEDS)} seeds")
     claim.points({"size": SIZES, "risk_vs_N": risk_n, "risk_vs_D": risk_d})
-    claim.fit({"N": fit_n, "D": fit_d})
-    claim.plot(plots.grouped_plot, {f"vs N (fit {fit_n.exponent:.3f})": (SIZES, risk_n),
-                                    f"vs D (fit {fit_d.exponent:.3f})": (SIZES, risk_d),
+    claim.fit({"N": fit_power_law(SIZES, risk_n), "D": fit_power_law(SIZES, risk_d)})
+    claim.plot(plots.grouped_plot, {f"vs N (fit {point[0]:.3f})": (SIZES, risk_n),
+                                    f"vs D (fit {point[1]:.3f})": (SIZES, risk_d),
                                     f"theory slope -{a}": (SIZES, risk_n[0] * (SIZES / SIZES[0]) ** -a)},
                xlabel="N features / D samples", ylabel="test risk", logx=True, logy=True,
                title=f"Resolution-limited scaling, spectrum k^-(1+{a})", styles=["o-", "s-", "k:"])
     claim.check_all(
-        checks.relative_error("a_N (random projections)", fit_n.exponent, a, SPECTRAL_RTOL),
-        checks.relative_error("a_D (min-norm least squares)", fit_d.exponent, a, SPECTRAL_RTOL),
-        checks.r2_at_least("power law in N (log space)", fit_n.r2, 0.99),
-        checks.r2_at_least("power law in D (log space)", fit_d.r2, 0.99),
+        checks.relative_error("a_N (random projections)", a_n, a, SPECTRAL_RTOL),
+        checks.relative_error("a_D (min-norm least squares)", a_d, a, SPECTRAL_RTOL),
+        checks.r2_at_least("power law in N (log space)", r2_n, R2_SPECTRAL),
+        checks.r2_at_least("power law in D (log space)", r2_d, R2_SPECTRAL),
     )
 
 
+# 40 seeds (0-39) gave the closed-form ratio a t interval of +-6.5%, too wide to decide within
+# +-10%; enlarged to 400 fresh seeds, declared before running (the whole test takes seconds).
+VL_P, VL_SIGMA2, VL_SEEDS = 8, 1.0, range(1000, 1400)
+VL_D = np.array([128, 256, 512, 1024, 2048, 4096, 8192])
+VL_TOL = 0.1  # on the exponent 1: D >= 16 p, where p/(D-p-1) differs from p/D by <= 8%: a fitted slope moves < 0.03
+
+
 @pytest.mark.quick
+@pytest.mark.claim("spectral-variance-limited", paper=SPECTRAL, quantity="exponent of L - L_inf in D",
+                   claim="p fixed features, noise sigma^2: L - L_inf ~ 1/D (exactly sigma^2 p/(D-p-1))",
+                   paper_value=1.0, tolerance=f"exponent +-{VL_TOL}; mean excess / closed form within 1 +-{VL_TOL}",
+                   justification="D >= 16 p, where p/(D-p-1) differs from p/D by <= 8%: a fitted slope moves < 0.03; "
+                                 "the closed form is exact in expectation, compared with the same tolerance",
+                   param_convention=f"p = {VL_P} features", seeds=list(VL_SEEDS), budget="D in [128, 8192]")
 def test_variance_limited_one_over_d(claim):
-    p, sigma2, seeds = 8, 1.0, range(40)
-    D = np.array([128, 256, 512, 1024, 2048, 4096, 8192])
-    claim.declare("spectral-variance-limited", paper=SPECTRAL, quantity="exponent of L - L_inf in D",
-                  claim="p fixed features, noise sigma^2: L - L_inf ~ 1/D (exactly sigma^2 p/(D-p-1))",
-                  paper_value=1.0, tolerance="exponent +-0.1; mean excess within 3 SE of the closed form",
-                  justification="D >= 16 p, where p/(D-p-1) differs from p/D by <= 8%: a fitted slope "
-                                "moves < 0.03; 40 seeds give the SE of the closed-form comparison",
-                  param_convention=f"p = {p} features", seeds=list(seeds), budget="D in [128, 8192]")
     excess = []
-    for seed in seeds:
+    for seed in VL_SEEDS:
         rng = np.random.default_rng(seed)
-        w = rng.standard_normal(p)
+        w = rng.standard_normal(VL_P)
         row = []
-        for d in D:
-            X = rng.standard_normal((d, p))
-            w_hat = linear.min_norm_lstsq(X, X @ w + np.sqrt(sigma2) * rng.standard_normal(d))
+        for d in VL_D:
+            X = rng.standard_normal((d, VL_P))
+            w_hat = linear.min_norm_lstsq(X, X @ w + np.sqrt(VL_SIGMA2) * rng.standard_normal(d))
             row.append(float(np.sum((w_hat - w) ** 2)))  # isotropic x: excess risk = ||w_hat - w||^2
         excess.append(row)
     excess = np.array(excess)
-    fit = fit_power_law(D, excess.mean(axis=0))
-    ratio = (excess / theory.ols_excess_risk(p, D, sigma2)).mean(axis=1)  # per seed, over D
-    claim.measured(fit.exponent, ci=fit.ci["exponent"])
-    claim.note(f"mean excess / closed form = {ratio.mean():.4f} +- {ratio.std(ddof=1) / np.sqrt(len(ratio)):.4f}")
-    claim.points({"D": D, "mean_excess": excess.mean(axis=0), "closed_form": theory.ols_excess_risk(p, D, sigma2)})
+    fit = fit_power_law(VL_D, excess.mean(axis=0))
+    boot = bootstrap(lambda i: fit_power_law(VL_D, excess[i].mean(axis=0)).exponent, len(VL_SEEDS), N_BOOT,
+                     units="seeds")
+    exponent = boot.estimate(fit.exponent)
+    ratio = Estimate.mean_t((excess / theory.ols_excess_risk(VL_P, VL_D, VL_SIGMA2)).mean(axis=1), what="seeds")
+    claim.measured(exponent)
+    claim.note(f"mean excess / closed form = {ratio.text()}")
+    claim.points({"D": VL_D, "mean_excess": excess.mean(axis=0),
+                  "closed_form": theory.ols_excess_risk(VL_P, VL_D, VL_SIGMA2)})
     claim.fit(fit)
-    claim.plot(plots.scaling_plot, D, excess.mean(axis=0), fit=fit, xlabel="samples D",
+    claim.plot(plots.scaling_plot, VL_D, excess.mean(axis=0), fit=fit, xlabel="samples D",
                ylabel="excess test risk L - L_inf", title="Variance-limited regime",
-               paper_law=("sigma^2 p / (D - p - 1)", lambda d: theory.ols_excess_risk(p, d, sigma2)))
+               paper_law=("sigma^2 p / (D - p - 1)", lambda d: theory.ols_excess_risk(VL_P, d, VL_SIGMA2)))
     claim.check_all(
-        checks.within_band("exponent of L - L_inf", fit.exponent, 0.9, 1.1),
-        checks.within_standard_errors("mean excess vs closed form (ratio)", ratio.mean(), 1.0,
-                                      ratio.std(ddof=1) / np.sqrt(len(ratio))),
+        checks.within_band("exponent of L - L_inf (seed bootstrap)", exponent, 1 - VL_TOL, 1 + VL_TOL),
+        checks.within_band("mean excess / closed form", ratio, 1 - VL_TOL, 1 + VL_TOL),
     )
