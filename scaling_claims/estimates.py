@@ -319,6 +319,17 @@ class Curve:
         return cls(np.asarray(x, float), np.asarray(y, float), boot.samples, level,
                    f"percentile bootstrap over {boot.units} ({boot.n_boot} resamples)", boot.failures)
 
+    @classmethod
+    def over_units(cls, x: Any, values: Any, stat: Callable[..., Any] = np.median, n_boot: int = 1000,
+                   seed: int = 0, units: str = "seeds", level: float = 0.95) -> "Curve":
+        """The curve ``stat(values, axis=0)`` of a (units, len(x)) array (one row per seed), with
+        resamples of whole rows (a cluster bootstrap: a seed's points stay together)."""
+        v = np.asarray(values, dtype=float)
+        if v.ndim != 2 or v.shape[1] != np.asarray(x).size:
+            raise ValueError(f"values must be (units, {np.asarray(x).size}), got {v.shape}")
+        boot = bootstrap(lambda i: stat(v[i], axis=0), v.shape[0], n_boot, seed, units)
+        return cls.from_bootstrap(x, stat(v, axis=0), boot, level)
+
     def statistic(self, fn: Callable[[np.ndarray], Any], what: str, max_failure_share: float = 0.05) -> Estimate:
         """The estimate of ``fn(y)`` (a number) from the curve and its resamples."""
         value = float(fn(self.y))
