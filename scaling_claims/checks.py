@@ -255,21 +255,30 @@ def _curve(curve: Any) -> Curve:
     return curve
 
 
-def monotone(name: str, curve: Curve, direction: str = "decreasing") -> Check:
-    """Every step of the curve (in x order) goes ``direction``: confirmed when every step's
-    interval lies on that side of 0, refuted when some step's interval lies wholly on the other."""
-    c = _curve(curve)
+def monotone(name: str, curve: Curve | Sequence[Estimate], direction: str = "decreasing") -> Check:
+    """Every step goes ``direction``: confirmed when every step's interval lies on that side of 0,
+    refuted when some step's interval lies wholly on the other. ``curve`` is a :class:`Curve`
+    (steps taken in x order over its resamples) or the steps themselves, a list of Estimates of
+    ``y[i+1] - y[i]`` (e.g. paired differences over seeds)."""
     if direction not in ("decreasing", "increasing"):
         raise ValueError(f"direction must be 'decreasing' or 'increasing', got {direction!r}")
-    if c.x.size < 2:
-        raise ValueError("monotone needs at least 2 points")
     sign = -1.0 if direction == "decreasing" else 1.0
-    steps = [c.statistic(lambda y, i=i: sign * (y[i + 1] - y[i]), f"step {i}->{i + 1}") for i in range(c.x.size - 1)]
+    if isinstance(curve, Curve):
+        c = curve
+        if c.x.size < 2:
+            raise ValueError("monotone needs at least 2 points")
+        steps = [c.statistic(lambda y, i=i: sign * (y[i + 1] - y[i]), f"step {i}->{i + 1}") for i in range(c.x.size - 1)]
+        where, how = [f"{_g(c.x[i])}->{_g(c.x[i + 1])}" for i in range(c.x.size - 1)], c.method
+    else:
+        given = [as_estimate(e, "a step") for e in curve]
+        if not given:
+            raise ValueError("monotone needs at least one step")
+        steps = [e if sign > 0 else -e for e in given]
+        where, how = [f"step {i}->{i + 1}" for i in range(len(steps))], given[0].method
     parts = [_positive(f"step {i}", s, direction, direction, f"step {i}->{i + 1}") for i, s in enumerate(steps)]
     verdict, _ = combine(parts)
-    bad = [f"{_g(c.x[i])}->{_g(c.x[i + 1])}: {p.verdict} ({steps[i].text()})" for i, p in enumerate(parts)
-           if p.verdict != CONFIRMED]
-    msg = (f"{direction} at every step ({c.method})" if verdict == CONFIRMED else
+    bad = [f"{where[i]}: {p.verdict} ({steps[i].text()})" for i, p in enumerate(parts) if p.verdict != CONFIRMED]
+    msg = (f"{direction} at every step ({how})" if verdict == CONFIRMED else
            f"{direction}? steps not confirmed: " + "; ".join(bad) + f" (signed so > 0 is {direction})")
     return Check(name, verdict, steps, direction, msg)
 
