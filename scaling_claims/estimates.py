@@ -159,7 +159,7 @@ class Estimate:
 
     def text(self) -> str:
         """``value [lo, hi]`` (``value (exact)`` for an exact estimate)."""
-        if self.lo == self.hi == self.value and not self.problem:
+        if self.method.startswith("exact") and not self.problem:
             return f"{_g(self.value)} (exact)"
         return f"{_g(self.value)} [{_g(self.lo)}, {_g(self.hi)}]"
 
