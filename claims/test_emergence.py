@@ -14,6 +14,11 @@ Deviation (cost): "two answer lengths" are the exact match over the first 2 and 
 answer digits of the same predictions (``em_prefix``), not two separately trained tasks: a
 second task would double the sweep, and exact match over a j-token answer is exactly the
 metric whose sharpness grows with j. ``slow`` adds separately trained 2- and 4-digit tasks.
+
+Intervals: logistic slopes carry their fit's own interval (flagged, hence inconclusive, when the
+fit degenerates to a step with no point on its rise); a comparison of two slopes is decided by
+the interval of their difference; the gap |EM - prod acc| by a binomial bound over the 2,000
+problems; the power-law R^2 by a bootstrap over each size's seeds.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import checks, plots
+from scaling_claims import checks, expect, plots
+from scaling_claims.estimates import Estimate, bootstrap
 from scaling_claims.fit import fit_logistic, fit_power_law
 from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
@@ -30,14 +36,18 @@ WIDTHS = (8, 16, 24, 32, 48)
 SEEDS = (0, 1, 2)
 STEPS = 1000
 N_PROBLEMS = 2000
-# |EM - prod_j acc_j| <= 0.05 (CLAIMS.md): with 2,000 problems the sampling SE of an EM near 0.5
-# is 0.011; 0.05 leaves room for the positive correlation of digit errors (EM >= product).
+# |EM - prod_j acc_j| <= 0.05 (CLAIMS.md's ~0.05; the paper's p^L is an approximation that
+# correlated digit errors bend upward, EM >= product). Each run's gap gets a 95% interval from a
+# bootstrap over its 2,000 problems (the evaluator keeps each problem's per-digit correctness).
 PRODUCT_TOL = 0.05
+CE_R2 = 0.9  # CLAIMS.md
+STEPS_WHY = ("5 sizes x 3 seeds: the logistic slopes' own intervals are +-1 to +-3 per ln N, wider than the "
+             "gaps between the metrics' slopes")
 EM = "arithmetic.exact_match"
 BON = "arithmetic.best_of_n"
 # seed 0's runs also sample for claims/test_best_of_n_trained.py (one training, two claims)
 BON_EVAL = EvalSpec.make(BON, n_problems=400, n_samples=64, verifier_problems=400, verifier_samples=16,
-                         verifier_features="columns")
+                         verifier_features="columns", per_problem=True)
 
 
 def addition_spec(width: int, seed: int, device: str, k: int = 3, steps: int = STEPS) -> RunSpec:
@@ -51,26 +61,45 @@ def addition_spec(width: int, seed: int, device: str, k: int = 3, steps: int = S
         # lr 1e-2 with a short warmup: tiny decoders learn the per-digit circuits within 1,000 steps
         optim=OptimSpec(lr=1e-2, warmup_steps=50, batch_size=64),
         budget=Budget(steps=steps), seed=seed, device=device, eval_every=steps, eval_batches=1,
-        evals=(EvalSpec.make(EM, n_problems=N_PROBLEMS),) + ((BON_EVAL,) if seed == 0 and k == 3 else ()),
+        evals=(EvalSpec.make(EM, n_problems=N_PROBLEMS, per_problem=True),)
+        + ((BON_EVAL,) if seed == 0 and k == 3 else ()),
         tag="emergence",
     )
 
 
 def ladder_metrics(results) -> dict[str, np.ndarray]:
-    """Per-size seed means: N (non-embedding), EM, per-digit accuracy, answer CE, prefix EMs."""
+    """Per-size seed means (N non-embedding, EM, per-digit accuracy, answer CE, prefix EMs) and
+    the per-run values ("*_runs", shape (sizes, seeds, ...))."""
     rows: dict[int, list] = {}
     for r in results:
-        assert r.ok, f"run failed: {r.failure}"
+        if not r.ok:
+            raise RuntimeError(f"run failed: {r.failure}")
         rows.setdefault(r.params["non_embedding"], []).append(r.metrics)
     N = np.array(sorted(rows), dtype=float)
 
-    def mean(key: str) -> np.ndarray:
-        return np.array([np.mean([m[f"{EM}/{key}"] for m in rows[n]], axis=0) for n in sorted(rows)])
+    def runs(key: str) -> np.ndarray:
+        return np.array([[m[f"{EM}/{key}"] for m in rows[n]] for n in sorted(rows)], dtype=float)
 
-    return {"N": N, "em": mean("exact_match"), "digit_acc": mean("digit_acc"), "acc": mean("digit_acc_mean"),
-            "ce": mean("answer_ce"), "em_prefix": mean("em_prefix"),
-            "em_runs": np.array([m[f"{EM}/exact_match"] for n in sorted(rows) for m in rows[n]]),
-            "digit_acc_runs": np.array([m[f"{EM}/digit_acc"] for n in sorted(rows) for m in rows[n]])}
+    out = {"N": N}
+    for name, key in (("em", "exact_match"), ("digit_acc", "digit_acc"), ("acc", "digit_acc_mean"),
+                      ("ce", "answer_ce"), ("em_prefix", "em_prefix")):
+        out[f"{name}_runs"] = runs(key)
+        out[name] = out[f"{name}_runs"].mean(axis=1)
+    out["bits_runs"] = [np.array(m[f"{EM}/correct_bits"]) for n in sorted(rows) for m in rows[n]]
+    return out
+
+
+def em_product_gap(bits: np.ndarray, n_digits: int, n_boot: int = 1000) -> Estimate:
+    """EM - prod_j acc_j of one run, with a bootstrap interval over its problems (``bits``: one
+    int per problem, bit j set when answer position j is right)."""
+    right = (np.asarray(bits)[:, None] >> np.arange(n_digits)) & 1
+
+    def gap(i):
+        r = right[i]
+        return r.all(axis=1).mean() - r.mean(axis=0).prod()
+
+    everything = np.arange(len(right))
+    return bootstrap(gap, len(right), n_boot, units="problems").estimate(gap(everything))
 
 
 @pytest.fixture
@@ -81,113 +110,136 @@ def ladder(sweep, device):
     return m
 
 
-def _declare(rec, ladder, claim_id, **fields):
-    rec.declare(claim_id, paper=PAPER, param_convention="non-embedding N (Kaplan)",
-                  budget=f"{STEPS} steps x 64 problems per run, widths {WIDTHS}, seeds {SEEDS}", **fields)
+COMMON = dict(paper=PAPER, param_convention="non-embedding N (Kaplan)", seeds=list(SEEDS),
+              budget=f"{STEPS} steps x 64 problems per run, widths {WIDTHS}, seeds {SEEDS}")
+
+
+def _record(rec, ladder):
     rec.runs(ladder["results"])
     m = ladder
     rec.points({"N": m["N"], "exact_match": m["em"], "digit_acc_mean": m["acc"], "answer_ce": m["ce"],
-                  "em_2_digits": m["em_prefix"][:, 1], "digit_acc_product": m["digit_acc"].prod(1),
-                  **{f"digit_acc_{j}": m["digit_acc"][:, j] for j in range(m["digit_acc"].shape[1])}})
+                "em_2_digits": m["em_prefix"][:, 1], "digit_acc_product": m["digit_acc"].prod(1),
+                **{f"digit_acc_{j}": m["digit_acc"][:, j] for j in range(m["digit_acc"].shape[1])}})
     rec.plot(plots.grouped_plot, {"exact match (4 digits)": (m["N"], m["em"]),
-                                    "exact match (first 2 digits)": (m["N"], m["em_prefix"][:, 1]),
-                                    "per-digit accuracy (mean)": (m["N"], m["acc"]),
-                                    "product of per-digit acc.": (m["N"], m["digit_acc"].prod(1)),
-                                    "answer cross-entropy (nats)": (m["N"], m["ce"])},
-               xlabel="non-embedding parameters N", ylabel="metric (mean of 3 seeds)", logx=True,
-               title="Reversed 3-digit addition: EM vs per-digit accuracy vs CE",
-               styles=["o-", "s--", "^-", ":", "d-."])
+                                  "exact match (first 2 digits)": (m["N"], m["em_prefix"][:, 1]),
+                                  "per-digit accuracy (mean)": (m["N"], m["acc"]),
+                                  "product of per-digit acc.": (m["N"], m["digit_acc"].prod(1)),
+                                  "answer cross-entropy (nats)": (m["N"], m["ce"])},
+             xlabel="non-embedding parameters N", ylabel="metric (mean of 3 seeds)", logx=True,
+             title="Reversed 3-digit addition: EM vs per-digit accuracy vs CE",
+             styles=["o-", "s--", "^-", ":", "d-."])
+
+
+def slope(fit) -> Estimate:
+    return Estimate.from_fit(fit, "slope")
 
 
 @pytest.mark.quick
+@pytest.mark.claim("emergence-em-product", quantity="max |EM - prod_j acc_j| over runs",
+                   claim="exact match ~ product of per-position accuracies (p^L)", paper_value="EM ~ p^L",
+                   tolerance=f"|EM - prod acc| <= {PRODUCT_TOL} for every run (its whole interval)",
+                   justification="CLAIMS.md's ~0.05: p^L is the paper's approximation; correlated digit errors "
+                                 "make EM >= product", **COMMON)
 def test_exact_match_is_the_product_of_digit_accuracies(claim, ladder):
-    _declare(claim, ladder, "emergence-em-product", quantity="max |EM - prod_j acc_j| over runs",
-             claim="exact match ~ product of per-position accuracies (p^L)", paper_value="EM ~ p^L",
-             tolerance=f"<= {PRODUCT_TOL} for every run",
-             justification="2,000 problems: EM sampling SE <= 0.011; correlated digit errors make EM >= product")
-    c = checks.product_close("EM equals the product of per-digit accuracies (every run)", ladder["em_runs"],
-                             ladder["digit_acc_runs"], PRODUCT_TOL)
-    claim.measured(float(np.max(c.measured)))
-    claim.check(c)
+    _record(claim, ladder)
+    n_digits = ladder["digit_acc_runs"].shape[-1]
+    gaps = [em_product_gap(bits, n_digits) for bits in ladder["bits_runs"]]
+    worst = max(gaps, key=lambda g: abs(g.value))
+    claim.measured(abs(worst.value))
+    claim.note(f"largest gap {worst.text()}; every run's gap: " + ", ".join(f"{g.value:+.4f}" for g in gaps))
+    claim.check(checks.all_within("EM - prod acc per run", gaps, -PRODUCT_TOL, PRODUCT_TOL,
+                                  labels=[f"run {i}" for i in range(len(gaps))]))
 
 
 @pytest.mark.quick
+@pytest.mark.claim("emergence-em-sharper", quantity="logistic slope in ln N: EM minus per-digit accuracy",
+                   claim="EM looks sharper (emergent) than per-digit accuracy on the same predictions",
+                   paper_value="slope EM > slope per-digit", tolerance="interval of slope_EM - slope_acc above 0",
+                   justification="a comparison of two fitted slopes, decided by the interval of their difference "
+                                 "(independent intervals combined: conservative, the two share runs)",
+                   expect=expect.inconclusive(STEPS_WHY), **COMMON)
 def test_exact_match_is_sharper_than_per_digit_accuracy(claim, ladder):
-    _declare(claim, ladder, "emergence-em-sharper", quantity="logistic slope in ln N: EM vs per-digit accuracy",
-             claim="EM looks sharper (emergent) than per-digit accuracy on the same predictions",
-             paper_value="slope EM > slope per-digit", tolerance="slope_EM > slope_acc",
-             justification="an ordering of fitted slopes on seed means; CIs recorded")
+    _record(claim, ladder)
     fit_em = fit_logistic(ladder["N"], ladder["em"])
     # per-digit accuracy starts at chance, not 0 (the top digit, 0 or 1, is easy): free floor
     fit_acc = fit_logistic(ladder["N"], ladder["acc"], lower=None)
-    claim.measured(fit_em.params["slope"], ci=fit_em.ci["slope"])
-    claim.note(f"slope per ln N: EM {fit_em.params['slope']:.3g} {fit_em.ci['slope']}, per-digit acc "
-               f"{fit_acc.params['slope']:.3g} {fit_acc.ci['slope']}")
+    check = checks.steeper_than("EM sharper than per-digit accuracy", slope(fit_em), slope(fit_acc),
+                                labels=("slope EM", "slope per-digit acc"))
+    claim.measured(check.measured)
+    claim.note(f"slope per ln N: EM {slope(fit_em).text()}, per-digit acc {slope(fit_acc).text()}")
     claim.fit({"em": fit_em, "digit_acc": fit_acc})
-    claim.check(checks.steeper_than("EM sharper than per-digit accuracy", fit_em.params["slope"],
-                                    fit_acc.params["slope"], labels=("slope EM", "slope per-digit acc")))
+    claim.check(check)
 
 
 @pytest.mark.quick
+@pytest.mark.claim("emergence-longer-sharper", quantity="logistic slope in ln N: EM over 4 minus over 2 digits",
+                   claim="exact match gets sharper as the answer gets longer", paper_value="slope grows with L",
+                   tolerance="interval of slope_EM(4) - slope_EM(2) above 0",
+                   justification="a comparison of two fitted slopes, decided by the interval of their difference",
+                   expect=expect.inconclusive(STEPS_WHY + "; EM over 2 and 4 digits of the same predictions differ "
+                                              "by less than that"), **COMMON)
 def test_longer_answers_are_sharper(claim, ladder):
-    _declare(claim, ladder, "emergence-longer-sharper", quantity="logistic slope in ln N: EM over 4 vs 2 digits",
-             claim="exact match gets sharper as the answer gets longer", paper_value="slope grows with L",
-             tolerance="slope_EM(4) > slope_EM(2), 95% CIs separated",
-             justification="an ordering of fitted slopes must exceed their fitting noise to count")
+    _record(claim, ladder)
     fit4 = fit_logistic(ladder["N"], ladder["em"])
     fit2 = fit_logistic(ladder["N"], ladder["em_prefix"][:, 1])
-    claim.measured(fit4.params["slope"] - fit2.params["slope"])
-    claim.note(f"slope per ln N: 4 digits {fit4.params['slope']:.3g} {fit4.ci['slope']}, "
-               f"2 digits {fit2.params['slope']:.3g} {fit2.ci['slope']}")
-    claim.fit({"em_4_digits": fit4, "em_2_digits": fit2})
-    # The ordering of two point estimates alone would "confirm" a difference inside the fitting
-    # noise, so the slopes' 95% CIs must be separated. Measured: 2.68 [1.51, 3.85] (4 digits) vs
-    # 2.55 (2 digits): the quick ladder (5 sizes x 3 seeds) cannot resolve it; the slow test
-    # trains separate 2- and 4-digit tasks.
-    check = checks.steeper_than("longer answers are sharper", fit4.params["slope"], fit2.params["slope"],
-                                ci_a=fit4.ci["slope"], ci_b=fit2.ci["slope"],
+    check = checks.steeper_than("longer answers are sharper", slope(fit4), slope(fit2),
                                 labels=("slope EM 4 digits", "slope EM 2 digits"))
-    claim.expect_inconclusive(check, "slopes' CIs overlap on the quick ladder: EM over 2 vs 4 digits of the "
-                                     "same predictions differ by less than the fitting noise")
+    claim.measured(check.measured)
+    claim.note(f"slope per ln N: 4 digits {slope(fit4).text()}, 2 digits {slope(fit2).text()}")
+    claim.fit({"em_4_digits": fit4, "em_2_digits": fit2})
+    claim.check(check)
 
 
 @pytest.mark.quick
+@pytest.mark.claim("emergence-ce-power-law", quantity="R^2 (log space) of CE = c N^-alpha",
+                   claim="per-token cross-entropy on the answer falls as a power law in N", paper_value="smooth",
+                   tolerance=f"R^2 >= {CE_R2}", justification="CLAIMS.md's threshold; interval from a bootstrap over "
+                                                             "each size's seeds",
+                   expect=expect.out_of_regime(
+                       "at 2k-60k parameters a single run learns each carry as a discrete event (CLAIMS.md section 4: "
+                       "carry learning can itself jump), so 3 seeds per size average a few jumps, not a smooth "
+                       "per-token improvement; Schaeffer et al.'s smooth per-token metrics are for model families "
+                       "whose per-token accuracy improves gradually"), **COMMON)
 def test_answer_cross_entropy_is_a_power_law(claim, ladder):
-    _declare(claim, ladder, "emergence-ce-power-law", quantity="R^2 (log space) of CE = c N^-alpha",
-             claim="per-token cross-entropy on the answer falls as a power law in N", paper_value="smooth",
-             tolerance="R^2 >= 0.9", justification="CLAIMS.md's threshold; seed means of 3 runs per size")
+    _record(claim, ladder)
+    ce_runs = ladder["ce_runs"]
     fit = fit_power_law(ladder["N"], ladder["ce"])
-    claim.measured(fit.r2)
-    claim.note(f"CE exponent {fit.exponent:.3g} {fit.ci['exponent']}, R^2 {fit.r2:.3f}")
+    boot = bootstrap(lambda *idx: fit_power_law(ladder["N"], [row[i].mean() for row, i in zip(ce_runs, idx)]).r2,
+                     [ce_runs.shape[1]] * ce_runs.shape[0], 1000, units="seeds within each size")
+    r2 = boot.estimate(fit.r2)
+    claim.measured(r2)
+    claim.note(f"CE exponent {Estimate.from_fit(fit, 'exponent').text()}, R^2 {r2.text()}")
     claim.fit(fit)
-    # Measured R^2 0.80 on this ladder: CE falls in jumps as runs learn the carry (a discrete
-    # event per run), so the seed-mean curve is a staircase, not a power law, at 2k-60k params.
-    claim.expect_refuted(checks.r2_at_least("answer cross-entropy is a power law in N (log space)", fit.r2, 0.9),
-                         why="at 2k-60k parameters CE drops in steps as single runs learn carries")
+    claim.check(checks.r2_at_least("answer cross-entropy is a power law in N (log space)", r2, CE_R2))
+
+
+SLOW_WIDTHS, SLOW_STEPS = (8, 12, 16, 24, 32, 48, 64), 3000
 
 
 @pytest.mark.slow
+@pytest.mark.claim("emergence-longer-sharper-separate", paper=PAPER,
+                   quantity="logistic slope in ln N: EM on 4-digit minus 2-digit addition",
+                   claim="exact match gets sharper as the answer gets longer (separately trained tasks)",
+                   paper_value="slope grows with L", tolerance="interval of slope(k=4) - slope(k=2) above 0",
+                   justification="a comparison of two fitted slopes, decided by the interval of their difference",
+                   param_convention="non-embedding N (Kaplan)", seeds=list(SEEDS),
+                   budget=f"{SLOW_STEPS} steps, widths {SLOW_WIDTHS}, seeds {SEEDS}")
 def test_longer_answers_are_sharper_separate_tasks(claim, sweep, device):
     """The full form: 2-digit and 4-digit addition (answers of 3 and 5 digits) trained
     separately on a wider ladder, 3 seeds, 3,000 steps each."""
-    widths, steps = (8, 12, 16, 24, 32, 48, 64), 3000
-    claim.declare("emergence-longer-sharper-separate", paper=PAPER,
-                  quantity="logistic slope in ln N: EM on 4-digit vs 2-digit addition",
-                  claim="exact match gets sharper as the answer gets longer (separately trained tasks)",
-                  paper_value="slope grows with L", tolerance="slope(k=4) > slope(k=2), 95% CIs separated",
-                  justification="an ordering of fitted slopes must exceed their fitting noise to count",
-                  param_convention="non-embedding N (Kaplan)", budget=f"{steps} steps, widths {widths}, seeds {SEEDS}")
     fits, curves = {}, {}
     for k in (2, 4):
-        res = sweep.results([addition_spec(w, s, device, k=k, steps=steps) for w in widths for s in SEEDS],
+        res = sweep.results([addition_spec(w, s, device, k=k, steps=SLOW_STEPS) for w in SLOW_WIDTHS for s in SEEDS],
                             desc=f"emergence k={k}")
         claim.runs(res)
         m = ladder_metrics(res)
         fits[k], curves[f"EM, {k}-digit addition"] = fit_logistic(m["N"], m["em"]), (m["N"], m["em"])
-    claim.measured(fits[4].params["slope"] - fits[2].params["slope"])
+    check = checks.steeper_than("longer answers are sharper", slope(fits[4]), slope(fits[2]),
+                                labels=("slope k=4", "slope k=2"))
+    claim.measured(check.measured)
+    for k, f in fits.items():
+        claim.note(f"k={k}: slope {slope(f).text()}" + (f" (flagged: {'; '.join(f.flags.values())})" if f.flags else ""))
     claim.fit({f"k={k}": f for k, f in fits.items()})
     claim.plot(plots.grouped_plot, curves, xlabel="non-embedding parameters N", ylabel="exact match (mean of 3 seeds)",
                logx=True, title="Exact match vs N for two answer lengths")
-    claim.check(checks.steeper_than("longer answers are sharper", fits[4].params["slope"], fits[2].params["slope"],
-                                    ci_a=fits[4].ci["slope"], ci_b=fits[2].ci["slope"],
-                                    labels=("slope k=4", "slope k=2")))
+    claim.check(check)

@@ -8,13 +8,18 @@ is what works.
 
 Miniature: byte-level language models on the Python standard library's source, 2 layers,
 width 64, trained at L = 64 for 800 steps, one per encoding (learned, sinusoidal, RoPE,
-ALiBi, none); each evaluated at 64, 128, 256 and 512 on ~16k held-out predicted bytes per
-length. RoPE with position interpolation is the RoPE model evaluated with rope_scale = L/T
+ALiBi, none) and training seed; each evaluated at 64, 128, 256 and 512 on ~16k held-out
+predicted bytes per length. Seeds: 3 per encoding, 1-3. The expectations below were first set
+on one run per encoding (seed 0); seeds 1-3 are fresh, declared before they were trained, and
+decide every verdict. Each quantity is computed per seed (the same seed gives every encoding
+the same data order, so differences between encodings are paired) and gets a Student-t
+interval over the seeds. RoPE with position interpolation is the RoPE model evaluated with rope_scale = L/T
 (zero-shot: Chen et al. also fine-tune ~1000 steps; we do not, to stay within the quick
 budget). One sweep serves every test below (the run cache trains it once).
 
 Ratios are of perplexities, exp(loss(T) - loss(L)). Thresholds are CLAIMS.md's (1.1 for ALiBi
 at 4L, 1.5 for sinusoidal); they are the papers' qualitative gaps, not fitted to our runs.
+That learned absolute positions refuse inputs past L is our own guard: a sanity check.
 Copy/reverse length generalisation (Kazemnejad et al. 2023; high seed variance per Zhou et al.
 2024) runs under ``slow``.
 """
@@ -26,14 +31,18 @@ import math
 import numpy as np
 import pytest
 
-from scaling_claims import checks, plots
+from scaling_claims import checks, expect, plots
+from scaling_claims.estimates import Estimate, paired_difference
 from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
 PRESS = "Press et al. 2022 (ALiBi); Chen et al. 2023 (position interpolation)"
+PRESS_QUOTE = ("Press et al. 2022 (Train Short, Test Long), WikiText-103: sinusoidal improves only up to ~20 extra "
+               "tokens, rotary up to ~100-200 extra tokens and then degrades, ALiBi keeps improving to ~3L")
 L_TRAIN = 64
 LENGTHS = (64, 128, 256, 512)
 ENCODINGS = ("learned", "sinusoidal", "rope", "alibi", "none")
 STEPS = 800
+SEEDS = (1, 2, 3)
 EV = "lengths.loss_vs_length"
 
 
@@ -50,160 +59,192 @@ def lm_spec(pos: str, device: str, seed: int = 0, steps: int = STEPS) -> RunSpec
 
 @pytest.fixture
 def curves(sweep, device):
-    """{encoding: loss at LENGTHS} plus "rope+PI", from one cached sweep."""
-    results = sweep.results([lm_spec(p, device) for p in ENCODINGS], desc="positional encodings")
-    out = {}
-    for pos, r in zip(ENCODINGS, results):
-        assert r.ok, f"{pos}: run failed: {r.failure}"
-        assert r.metrics[f"{EV}/lengths"] == list(LENGTHS)
-        out[pos] = np.array(r.metrics[f"{EV}/loss"], dtype=float)
+    """{encoding: loss at LENGTHS, one row per seed} plus "rope+PI", from one cached sweep."""
+    results = sweep.results([lm_spec(p, device, s) for p in ENCODINGS for s in SEEDS], desc="positional encodings")
+    out = {"_results": results, "learned_ran": []}
+    for r in results:
+        if not r.ok:
+            raise RuntimeError(f"{r.spec['model']['pos']} seed {r.spec['seed']}: run failed: {r.failure}")
+    for i, pos in enumerate(ENCODINGS):
+        runs = results[i * len(SEEDS):(i + 1) * len(SEEDS)]
+        out[pos] = np.array([r.metrics[f"{EV}/loss"] for r in runs], dtype=float)
         if pos == "rope":
-            out["rope+PI"] = np.array(r.metrics[f"{EV}/loss_pi"], dtype=float)
+            out["rope+PI"] = np.array([r.metrics[f"{EV}/loss_pi"] for r in runs], dtype=float)
         if pos == "learned":
-            out["learned_ran"] = list(r.metrics[f"{EV}/ran"])
-    out["_results"] = results
+            out["learned_ran"] = [list(r.metrics[f"{EV}/ran"]) for r in runs]
     return out
 
 
-def _record(rec, curves, claim_id, **fields):
-    rec.declare(claim_id, paper=PRESS, param_convention="n/a (same architecture for every encoding)",
-                  budget=f"{STEPS} steps x 32 x {L_TRAIN} bytes", **fields)
+COMMON = dict(paper=PRESS, param_convention="n/a (same architecture for every encoding)", seeds=list(SEEDS),
+              budget=f"{STEPS} steps x 32 x {L_TRAIN} bytes, {len(SEEDS)} seeds per encoding")
+
+
+def _record(rec, curves):
     rec.runs(curves["_results"])
     names = [k for k in curves if not k.startswith("_") and k != "learned_ran"]
-    rec.points({"eval_length": np.array(LENGTHS), **{f"loss_{k}": curves[k] for k in names}})
-    rec.plot(plots.grouped_plot, {k: (np.array(LENGTHS), curves[k]) for k in names},
-               xlabel="evaluation length T (bytes)", ylabel="held-out loss (nats/byte)", logx=True,
-               title=f"Loss vs evaluation length, trained at L = {L_TRAIN}", hline=None)
-    rec.note("loss by length: " + "; ".join(f"{k} " + ", ".join(f"{v:.3f}" for v in curves[k]) for k in names))
+    mean = {k: np.array([np.mean(c) if np.isfinite(c).all() else np.nan for c in curves[k].T]) for k in names}
+    rec.points({"eval_length": np.array(LENGTHS), **{f"loss_{k}": mean[k] for k in names}})
+    rec.plot(plots.grouped_plot, {k: (np.array(LENGTHS), mean[k]) for k in names},
+             xlabel="evaluation length T (bytes)", ylabel=f"held-out loss (nats/byte), mean of {len(SEEDS)} seeds",
+             logx=True, title=f"Loss vs evaluation length, trained at L = {L_TRAIN}", hline=None)
+    rec.note("loss by length (mean over seeds): " + "; ".join(f"{k} " + ", ".join(f"{v:.3f}" for v in mean[k])
+                                                              for k in names))
 
 
-def ppl_ratio(loss: np.ndarray, T: int) -> float:
-    return math.exp(loss[LENGTHS.index(T)] - loss[0])
+def at(T: int) -> int:
+    return LENGTHS.index(T)
+
+
+def ppl_ratio(loss: np.ndarray, T: int) -> Estimate:
+    """ppl(T) / ppl(L) = exp(loss(T) - loss(L)): the t interval over seeds of the loss difference,
+    exponentiated (ratios multiply, so their natural scale is the log: a geometric mean)."""
+    d = Estimate.mean_t(loss[:, at(T)] - loss[:, 0], what="seeds")
+    return d.transform(math.exp, what="exponentiated (geometric mean of the ratios)")
+
+
+def gap(a: str, b: str, curves, T: int) -> Estimate:
+    """loss(b) - loss(a) at T, paired by seed."""
+    return paired_difference(curves[b][:, at(T)], curves[a][:, at(T)])
 
 
 @pytest.mark.quick
+@pytest.mark.sanity("pos-learned-past-ctx", quantity="lengths the learned model ran",
+                    claim="learned absolute positions cannot run past the trained length (clear error)",
+                    paper_value="defined behaviour past L", tolerance="exact",
+                    justification="our own guard: the model has no embedding past ctx, so the evaluator reports "
+                                  "NaN and ran = 0", **COMMON)
 def test_learned_positions_refuse_longer_inputs(claim, curves):
-    _record(claim, curves, "pos-learned-past-ctx", quantity="lengths the learned model ran",
-            claim="learned absolute positions cannot run past the trained length (clear error)",
-            paper_value="defined behaviour past L", tolerance="exact",
-            justification="the model has no embedding past ctx; the evaluator reports NaN, ran = 0")
-    ran = curves["learned_ran"]
-    claim.measured(f"ran at {[T for T, r in zip(LENGTHS, ran) if r]}")
+    _record(claim, curves)
+    ran = np.array(curves["learned_ran"], dtype=float)  # (seeds, lengths)
+    claim.measured(f"ran at {[T for T, r in zip(LENGTHS, ran.min(axis=0)) if r]}")
+    exact = "counts over every seed's run"
     claim.check_all(
-        checks.at_least("runs at L", ran[0], 1),
-        checks.at_most("refuses every T > L", sum(ran[1:]), 0),
-        checks.at_least("finite loss at L", float(np.isfinite(curves["learned"][0])), 1),
+        checks.at_least("runs at L (every seed)", Estimate.exact(ran[:, 0].min(), exact), 1),
+        checks.at_most("refuses every T > L (runs past L, all seeds)", Estimate.exact(ran[:, 1:].sum(), exact), 0),
+        checks.at_least("finite loss at L (every seed)",
+                        Estimate.exact(float(np.isfinite(curves["learned"][:, 0]).all()), exact), 1),
     )
 
 
 @pytest.mark.quick
+@pytest.mark.claim("pos-alibi-4L", quantity="ppl(4L) / ppl(L), ALiBi",
+                   claim="ALiBi: train short, test long: perplexity at 4L within ~1.1x of L",
+                   paper_value="<= 1.1", tolerance="ratio <= 1.1 (CLAIMS.md)",
+                   justification="Press et al. see ALiBi improve or hold to 3L+; 10% allows our small model", **COMMON)
 def test_alibi_keeps_its_perplexity_at_4L(claim, curves):
-    _record(claim, curves, "pos-alibi-4L", quantity="ppl(4L) / ppl(L), ALiBi",
-            claim="ALiBi: train short, test long: perplexity at 4L within ~1.1x of L",
-            paper_value="<= 1.1", tolerance="ratio <= 1.1 (CLAIMS.md)",
-            justification="Press et al. see ALiBi improve or hold to 3L+; 10% allows our small model")
+    _record(claim, curves)
     r = ppl_ratio(curves["alibi"], 4 * L_TRAIN)
     claim.measured(r)
-    claim.check(checks.ratio_at_most("ALiBi ppl(4L)/ppl(L)", math.exp(curves["alibi"][2]),
-                                     math.exp(curves["alibi"][0]), 1.1))
+    claim.check(checks.at_most("ALiBi ppl(4L)/ppl(L)", r, 1.1))
 
 
 @pytest.mark.quick
+@pytest.mark.claim("pos-sinusoidal-4L", quantity="ppl(4L) / ppl(L), sinusoidal",
+                   claim="sinusoidal positions do not extrapolate: perplexity at 4L >= ~1.5x of L",
+                   paper_value=">= 1.5", tolerance="ratio >= 1.5 (CLAIMS.md)",
+                   justification="Press et al.: sinusoidal degrades within ~20 extra tokens", **COMMON)
 def test_sinusoidal_degrades_at_4L(claim, curves):
-    _record(claim, curves, "pos-sinusoidal-4L", quantity="ppl(4L) / ppl(L), sinusoidal",
-            claim="sinusoidal positions do not extrapolate: perplexity at 4L >= ~1.5x of L",
-            paper_value=">= 1.5", tolerance="ratio >= 1.5 (CLAIMS.md)",
-            justification="Press et al.: sinusoidal degrades within ~20 extra tokens")
-    claim.measured(ppl_ratio(curves["sinusoidal"], 4 * L_TRAIN))
-    claim.check(checks.ratio_at_least("sinusoidal ppl(4L)/ppl(L)", math.exp(curves["sinusoidal"][2]),
-                                      math.exp(curves["sinusoidal"][0]), 1.5))
+    _record(claim, curves)
+    r = ppl_ratio(curves["sinusoidal"], 4 * L_TRAIN)
+    claim.measured(r)
+    claim.check(checks.at_least("sinusoidal ppl(4L)/ppl(L)", r, 1.5))
 
 
 @pytest.mark.quick
+@pytest.mark.claim("pos-rope-vs-alibi-4L-8L", quantity="loss(RoPE) - loss(ALiBi) at 4L (8L in the checks)",
+                   claim="RoPE extrapolates worse than ALiBi far past L", paper_value="RoPE > ALiBi",
+                   tolerance="the paired difference above 0 at 4L and at 8L",
+                   justification="an ordering, decided by the interval of the paired difference", **COMMON)
 def test_rope_is_worse_than_alibi_at_4L_and_8L(claim, curves):
-    _record(claim, curves, "pos-rope-vs-alibi-4L-8L", quantity="loss(RoPE) - loss(ALiBi) at 4L, 8L",
-            claim="RoPE extrapolates worse than ALiBi far past L", paper_value="RoPE > ALiBi",
-            tolerance="strict ordering at 4L and 8L",
-            justification="an ordering; the gaps are recorded (held-out loss SE ~0.01 nats at 16k bytes)")
-    gap = curves["rope"][2:] - curves["alibi"][2:]
-    claim.measured(float(gap.min()))
-    claim.check_all(*[checks.ordered(f"ALiBi < RoPE at T = {LENGTHS[i]}", curves["alibi"][i], curves["rope"][i],
-                                     labels=("alibi", "rope")) for i in (2, 3)])
+    _record(claim, curves)
+    gaps = {T: gap("alibi", "rope", curves, T) for T in (4 * L_TRAIN, 8 * L_TRAIN)}
+    claim.measured(gaps[4 * L_TRAIN])
+    claim.note("loss(RoPE) - loss(ALiBi): " + ", ".join(f"T = {T}: {g.text()}" for T, g in gaps.items()))
+    claim.check_all(*[checks.ordered(f"ALiBi < RoPE at T = {T}", g, labels=("alibi", "rope")) for T, g in gaps.items()])
 
 
 @pytest.mark.quick
+@pytest.mark.claim("pos-rope-vs-alibi-2L", quantity="loss(RoPE) - loss(ALiBi) at 2L",
+                   claim="RoPE extrapolates worse than ALiBi already at 2L", paper_value="RoPE > ALiBi",
+                   tolerance="the paired difference above 0 at 2L",
+                   justification="CLAIMS.md's ordering from 2L on, decided by the interval of the paired difference",
+                   expect=expect.refuted(PRESS_QUOTE + ": at 2L (64 extra bytes) RoPE is still within its good range"),
+                   **COMMON)
 def test_rope_is_worse_than_alibi_at_2L(claim, curves):
-    """CLAIMS.md asserts RoPE worse than ALiBi from 2L on. Measured here: at 2L (64 extra bytes)
-    RoPE is still better (1.655 vs 1.797 nats), as Press et al. saw rotary improve for the first
-    ~100-200 extra tokens; the 2L part is therefore a strict xfail carrying the numbers."""
-    _record(claim, curves, "pos-rope-vs-alibi-2L", quantity="loss(RoPE) - loss(ALiBi) at 2L",
-            claim="RoPE extrapolates worse than ALiBi already at 2L", paper_value="RoPE > ALiBi",
-            tolerance="strict ordering at 2L", justification="an ordering (loss SE ~0.01 nats)")
-    claim.measured(float(curves["rope"][1] - curves["alibi"][1]))
-    claim.expect_refuted(checks.ordered("ALiBi < RoPE at T = 2L", curves["alibi"][1], curves["rope"][1],
-                                        labels=("alibi", "rope")),
-                         why="Press et al.: rotary still improves ~100-200 tokens past L")
+    _record(claim, curves)
+    g = gap("alibi", "rope", curves, 2 * L_TRAIN)
+    claim.measured(g)
+    claim.check(checks.ordered("ALiBi < RoPE at T = 2L", g, labels=("alibi", "rope")))
 
 
 @pytest.mark.quick
+@pytest.mark.claim("pos-rope-interpolation", quantity="loss(RoPE) - loss(RoPE+PI) at 2L (4L in the checks)",
+                   claim="position interpolation improves RoPE at 2-4L", paper_value="PI < plain RoPE",
+                   tolerance="the paired difference above 0 at 2L and at 4L",
+                   justification="an ordering, decided by the interval of the paired difference",
+                   expect=expect.out_of_regime(
+                       "method: our interpolation is zero-shot (rope_scale = L/T, no fine-tuning), while Chen et al. "
+                       "2023 fine-tune ~1000 steps after interpolating; compressed positions blur the exact "
+                       "neighbour distances a byte model relies on"), **COMMON)
 def test_position_interpolation_helps_rope(claim, curves):
-    """Zero-shot position interpolation (rope_scale = L/T, no fine-tuning) measured worse than
-    plain RoPE at 2L and 4L here (2.26 vs 1.66 and 2.71 vs 2.17 nats): compressing positions
-    blurs the exact neighbour distances a byte model relies on. Chen et al. fine-tune after
-    interpolating; the zero-shot claim is a strict xfail carrying the numbers."""
-    _record(claim, curves, "pos-rope-interpolation", quantity="loss(RoPE) - loss(RoPE+PI) at 2L, 4L",
-            claim="position interpolation improves RoPE at 2-4L (zero-shot)", paper_value="PI < plain RoPE",
-            tolerance="strict ordering at 2L and 4L",
-            justification="an ordering; zero-shot PI (no fine-tuning), see the module docstring")
-    gain = curves["rope"][1:3] - curves["rope+PI"][1:3]
-    claim.measured(float(gain.min()))
-    worst = float(np.max(curves["rope+PI"][1:3] - curves["rope"][1:3]))
-    both = checks.ordered("RoPE+PI < RoPE at 2L and 4L (worst case)", worst, 0.0, labels=("max(PI - RoPE)", "0"))
-    claim.expect_refuted(both, why="zero-shot; Chen et al. fine-tune after interpolating")
+    _record(claim, curves)
+    gains = {T: gap("rope+PI", "rope", curves, T) for T in (2 * L_TRAIN, 4 * L_TRAIN)}
+    claim.measured(gains[2 * L_TRAIN])
+    claim.note("loss(RoPE) - loss(RoPE+PI): " + ", ".join(f"T = {T}: {g.text()}" for T, g in gains.items()))
+    claim.check_all(*[checks.ordered(f"RoPE+PI < RoPE at T = {T}", g, labels=("rope+PI", "rope"))
+                      for T, g in gains.items()])
 
 
 @pytest.mark.quick
+@pytest.mark.claim("pos-plan-rope-4x", quantity="loss(4L)/loss(L) - 1, RoPE",
+                   claim="RoPE extrapolates naturally: < 10% loss increase at 4x the training length",
+                   paper_value="< 10%", tolerance="< 10% (the plan's own number)",
+                   justification="the plan's threshold, tested as stated (loss, not perplexity)",
+                   expect=expect.refuted(PRESS_QUOTE + "; Chen et al. 2023: extrapolating RoPE past L blows up "
+                                         "attention scores (catastrophic perplexity) without interpolation"), **COMMON)
 def test_plan_rope_under_10_percent_at_4x(claim, curves):
-    """The plan's claim, expected refuted (CLAIMS.md section 6): a strict xfail carrying the
-    measured increase; if RoPE ever holds within 10% at 4L, the strict xfail fails and says so."""
-    _record(claim, curves, "pos-plan-rope-4x", quantity="loss(4L)/loss(L) - 1, RoPE",
-            claim="RoPE extrapolates naturally: < 10% loss increase at 4x the training length",
-            paper_value="< 10%", tolerance="< 10% (the plan's own number)",
-            justification="the plan's threshold, tested as stated (loss, not perplexity)")
-    inc = curves["rope"][2] / curves["rope"][0] - 1
+    _record(claim, curves)
+    rope = curves["rope"]
+    inc = Estimate.mean_t(rope[:, at(4 * L_TRAIN)] / rope[:, 0] - 1, what="seeds")
     claim.measured(inc)
-    claim.expect_refuted(checks.at_most("RoPE loss increase at 4L", inc, 0.10),
-                         why="Press et al. 2022 and Chen et al. 2023 find RoPE degrades past L")
+    claim.check(checks.at_most("RoPE loss increase at 4L", inc, 0.10))
+
+
+COPY_SEEDS, COPY_STEPS = (0, 1, 2), 3000
 
 
 @pytest.mark.slow
+@pytest.mark.claim("pos-{mode}-length-generalisation", paper="Kazemnejad et al. 2023",
+                   quantity="token accuracy at length 16 (trained 1-16), worst encoding",
+                   claim="every encoding learns the trained lengths; learned positions refuse longer inputs",
+                   paper_value=">= 0.9 in distribution", tolerance="in-distribution token accuracy >= 0.9 (every encoding)",
+                   justification="Kazemnejad et al.'s ordering on 17-32 (NoPE best) has high seed variance (Zhou et al. "
+                                 "2024), so it is recorded, not asserted; what is asserted is that the tasks were learned",
+                   param_convention="n/a", seeds=list(COPY_SEEDS), budget=f"{COPY_STEPS} steps x 64 strings, 3 seeds")
 @pytest.mark.parametrize("mode", ["copy", "reverse"])
 def test_copy_reverse_length_generalisation(claim, sweep, device, mode):
-    """Kazemnejad et al. 2023: trained on strings of length 1-16, tested on 17-32. Their
-    ordering (NoPE best) has high seed variance (Zhou et al. 2024), so it is recorded, not
-    asserted; asserted: every encoding learns the trained lengths (token accuracy >= 0.9 at
-    length 16), and learned positions refuse the longer inputs (defined behaviour)."""
+    """Kazemnejad et al. 2023: trained on strings of length 1-16, tested on 17-32."""
     lengths = tuple(range(1, 33))
     ev = "lengths.accuracy_vs_length"
     specs = [RunSpec(model=ModelSpec(n_layer=2, d_model=64, n_head=4, ctx=32, vocab_size=12, pos=p),
                      data=DataSpec.make(mode, seed=s, max_len=16),
                      optim=OptimSpec(lr=3e-3, warmup_steps=50, batch_size=64),
-                     budget=Budget(steps=3000), seed=s, device=device, eval_every=3000, eval_batches=1,
+                     budget=Budget(steps=COPY_STEPS), seed=s, device=device, eval_every=COPY_STEPS, eval_batches=1,
                      evals=(EvalSpec.make(ev, lengths=lengths, n_per_length=200),), tag="positional-copy")
-             for p in ENCODINGS for s in (0, 1, 2)]
-    claim.declare(f"pos-{mode}-length-generalisation", paper="Kazemnejad et al. 2023",
-                  quantity="token accuracy at lengths 17-32 (trained 1-16)", claim="NoPE generalises best",
-                  paper_value="NoPE > others", tolerance="recorded; in-distribution >= 0.9 asserted",
-                  justification="high seed variance (Zhou et al. 2024): the ordering is reported, not asserted",
-                  param_convention="n/a", budget="3000 steps x 64 strings, 3 seeds")
+             for p in ENCODINGS for s in COPY_SEEDS]
     res = sweep.results(specs, desc=f"{mode} length generalisation")
     claim.runs(res)
-    acc = {p: np.nanmean([r.metrics[f"{ev}/token_acc"] for r in res[i * 3:(i + 1) * 3]], axis=0)
-           for i, p in enumerate(ENCODINGS)}
+    k = len(COPY_SEEDS)
+    per_seed = {p: np.array([r.metrics[f"{ev}/token_acc"] for r in res[i * k:(i + 1) * k]], dtype=float)
+                for i, p in enumerate(ENCODINGS)}
+    acc = {p: np.nanmean(a, axis=0) for p, a in per_seed.items()}
     ood = {p: float(np.nanmean(a[16:])) if np.isfinite(a[16:]).any() else float("nan") for p, a in acc.items()}
-    claim.measured(f"OOD token accuracy: {ood}")
+    in_dist = {p: Estimate.mean_t(a[:, 15], what="seeds") for p, a in per_seed.items()}
+    claim.measured(min(e.value for e in in_dist.values()))
+    claim.note(f"OOD token accuracy (mean over lengths 17-32 and seeds): {ood}")
     claim.points({"length": np.array(lengths), **{f"token_acc_{p}": a for p, a in acc.items()}})
     claim.plot(plots.grouped_plot, {p: (np.array(lengths), a) for p, a in acc.items()}, xlabel="string length",
                ylabel="token accuracy (mean of 3 seeds)", title=f"{mode}: trained on lengths 1-16")
-    claim.check_all(*[checks.at_least(f"{p} learns length 16", acc[p][15], 0.9) for p in ENCODINGS],
-                    checks.at_least("learned refuses length 17+", float(np.isnan(acc["learned"][16:]).all()), 1))
+    refused = Estimate.exact(float(np.isnan(per_seed["learned"][:, 16:]).all()), "every seed's run")
+    claim.check_all(*[checks.at_least(f"{p} learns length 16 (token accuracy)", e, 0.9) for p, e in in_dist.items()],
+                    checks.at_least("learned refuses length 17+", refused, 1))

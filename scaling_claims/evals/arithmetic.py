@@ -44,11 +44,13 @@ import torch.nn.functional as F
 # pure helpers (no model): tested directly in tests/test_evals_arithmetic.py
 # ---------------------------------------------------------------------------------------
 
-def answer_scores(logits: torch.Tensor, answers: torch.Tensor) -> dict[str, Any]:
+def answer_scores(logits: torch.Tensor, answers: torch.Tensor, per_problem: bool = False) -> dict[str, Any]:
     """Exact match, per-position accuracy and cross-entropy from answer-position logits.
 
     ``logits``: (P, L, V), the model's prediction of answer token j given the prompt and the
-    correct answer tokens before j; ``answers``: (P, L) integer targets.
+    correct answer tokens before j; ``answers``: (P, L) integer targets. ``per_problem`` adds
+    ``correct_bits``: one int per problem whose bit j is set when position j is right (the
+    joint correctness, for intervals over problems of quantities such as EM - prod_j acc_j).
     """
     if logits.ndim != 3 or answers.ndim != 2 or logits.shape[:2] != answers.shape:
         raise ValueError(f"answer_scores: logits (P, L, V) and answers (P, L) must agree, got "
@@ -61,6 +63,10 @@ def answer_scores(logits: torch.Tensor, answers: torch.Tensor) -> dict[str, Any]
     ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), answers.reshape(-1), reduction="none")
     per_pos = right.mean(0).numpy()
     prefix_em = [float(right[:, : j + 1].prod(1).mean()) for j in range(right.shape[1])]
+    extra = {}
+    if per_problem:
+        bits = (right.to(torch.long) * (2 ** torch.arange(right.shape[1]))).sum(1)
+        extra["correct_bits"] = [int(b) for b in bits]
     return {
         "exact_match": float(right.prod(1).mean()),
         "digit_acc": [float(a) for a in per_pos],
@@ -69,10 +75,12 @@ def answer_scores(logits: torch.Tensor, answers: torch.Tensor) -> dict[str, Any]
         "answer_ce": float(ce.mean()),
         "em_prefix": prefix_em,
         "n_problems": int(answers.shape[0]),
+        **extra,
     }
 
 
-def best_of_n_expectation(gold: np.ndarray, proxy: np.ndarray, ns: np.ndarray | list[int]) -> np.ndarray:
+def best_of_n_expectation(gold: np.ndarray, proxy: np.ndarray, ns: np.ndarray | list[int],
+                          per_problem: bool = False) -> np.ndarray:
     """Expected gold reward of best-of-n selection under ``proxy``, exactly, for each n.
 
     ``gold``, ``proxy``: (P, m) rewards of m i.i.d. samples per problem. Best-of-n picks, among
@@ -80,7 +88,8 @@ def best_of_n_expectation(gold: np.ndarray, proxy: np.ndarray, ns: np.ndarray | 
     problem's samples by proxy ascending, the i-th (1-based) is chosen iff it is in the subset
     and all of the other n-1 come from the i-1 below it: probability C(i-1, n-1) / C(m, n).
     Ties in proxy are broken by averaging gold over the tied group. Returns the mean over
-    problems, one value per n (1 <= n <= m).
+    problems, one value per n (1 <= n <= m); with ``per_problem``, the (P, len(ns)) values of
+    each problem (whose column means are the same), for intervals over problems.
     """
     gold = np.asarray(gold, dtype=np.float64)
     proxy = np.asarray(proxy, dtype=np.float64)
@@ -109,8 +118,9 @@ def best_of_n_expectation(gold: np.ndarray, proxy: np.ndarray, ns: np.ndarray | 
         w = np.zeros(m)
         ok = i >= n
         w[ok] = np.exp(_lchoose(i[ok] - 1, n - 1) - _lchoose(m, n))
-        out.append(float((g * w).sum(1).mean()))
-    return np.array(out)
+        out.append((g * w).sum(1))
+    per = np.stack(out, axis=1)
+    return per if per_problem else per.mean(axis=0)
 
 
 def _lchoose(a, b):
@@ -255,26 +265,28 @@ def train_verifier(idx: torch.Tensor, y: torch.Tensor, n_index: int, hidden: int
 # evaluators (the engine's hook signature)
 # ---------------------------------------------------------------------------------------
 
-def exact_match(model, task, spec, device, n_problems: int = 2000, **_: Any) -> dict:
+def exact_match(model, task, spec, device, n_problems: int = 2000, per_problem: bool = False, **_: Any) -> dict:
     """Exact match, per-digit accuracy and answer cross-entropy on ``n_problems`` held-out
-    problems (teacher-forced; see the module docstring for why that equals greedy EM)."""
+    problems (teacher-forced; see the module docstring for why that equals greedy EM);
+    ``per_problem`` adds each problem's per-position correctness (``answer_scores``)."""
     if n_problems < 1:
         raise ValueError(f"exact_match: n_problems must be >= 1, got {n_problems}")
     model.eval()
     prompts, answers = _problems(task, n_problems)
-    return answer_scores(teacher_forced_logits(model, prompts, answers, device), answers)
+    return answer_scores(teacher_forced_logits(model, prompts, answers, device), answers, per_problem=per_problem)
 
 
 def best_of_n(model, task, spec, device, n_problems: int = 400, n_samples: int = 64,
               temperature: float = 1.0, verifier_problems: int = 400, verifier_samples: int = 16,
               verifier_hidden: int = 64, verifier_steps: int = 300, verifier_features: str = "onehot",
-              seed: int = 777, **_: Any) -> dict:
+              seed: int = 777, per_problem: bool = False, **_: Any) -> dict:
     """Sample answers at ``temperature`` and score them with the gold checker and a learned
     verifier. Returns per-problem correct counts ``correct`` (for pass@k with ``n``
     samples), ``bon_n`` and ``bon_gold`` (expected gold of best-of-n under the verifier),
     ``bon_kl`` (log n - (n-1)/n), the verifier's held-out accuracy ``verifier_acc`` and the
     mean sample accuracy ``sample_acc``. ``verifier_features``: "onehot" (the whole prompt and
-    answer, any task) or "columns" (addition only: see ``column_features``)."""
+    answer, any task) or "columns" (addition only: see ``column_features``). ``per_problem``
+    adds ``bon_gold_per_problem`` (problems x len(bon_n)), for intervals over problems."""
     if verifier_features not in ("onehot", "columns"):
         raise ValueError(f"best_of_n: verifier_features must be 'onehot' or 'columns', got {verifier_features!r}")
     if min(n_problems, n_samples, verifier_problems, verifier_samples) < 1:
@@ -303,13 +315,17 @@ def best_of_n(model, task, spec, device, n_problems: int = 400, n_samples: int =
     ns = [n for n in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if n <= n_samples]
     g = gold.numpy().astype(np.float64)
     pr = proxy.numpy().astype(np.float64)
-    return {
+    per = best_of_n_expectation(g, pr, ns, per_problem=True)
+    out = {
         "n": int(n_samples),
         "correct": [int(c) for c in gold.sum(1)],
         "sample_acc": float(g.mean()),
         "bon_n": ns,
-        "bon_gold": [float(v) for v in best_of_n_expectation(g, pr, ns)],
+        "bon_gold": [float(v) for v in per.mean(axis=0)],
         "bon_kl": [float(v) for v in kl_best_of_n(ns)],
         "verifier_acc": float(((pr > 0) == (g > 0.5)).mean()),
         "verifier_train_pos_frac": float(vy.float().mean()),
     }
+    if per_problem:
+        out["bon_gold_per_problem"] = [[float(v) for v in row] for row in per]
+    return out
