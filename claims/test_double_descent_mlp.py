@@ -46,7 +46,16 @@ they were trained. Measured on seeds 0-19 (CPU, float32, 600 runs, ~1350 s of su
 p* = 172 parameters (h = 8; n K = 800); median test error 0.471 at h = 1, sweet spot 0.224
 (p/p* = 0.39), peak 0.341 exactly at p* (train error 0), right minimum 0.294 (p/p* = 15.7),
 widest 0.295; gaps 0.116 +- 0.016 (7.2 SE) and 0.046 +- 0.011 (4.2 SE); control prominence
-1.00 vs 1.157. The second descent is shallow: out to 63 p* the error falls 14% below the peak
+1.00 vs 1.157.
+
+Measured on the fresh seeds 20-39 (the decision; same design, 600 runs, ~6 min cold on 2 cores):
+p* = 172 again; peak 0.362 exactly at p*, sweet spot 0.229 (p/p* = 0.39), widest 0.301;
+cross-fitted gaps (99.7%) 0.100 [0.020, 0.187] above the sweet spot and 0.049 [0.006, 0.098]
+above the right minimum, control prominence 1.00 vs 1.20, gap 0.158 [0.030, 0.261]: all
+confirmed. The peak's position is not: its bootstrap interval [0.76, 1.24] p* reaches the next
+smaller width (h = 6, 0.76 p*), just outside CLAIMS.md's window [0.8, 1.25]. The width grid is
+too coarse near p* to pin the peak inside the window, so the claim is inconclusive; a denser
+grid around p* (h = 6-10), decided on fresh seeds, is the next step. The second descent is shallow: out to 63 p* the error falls 14% below the peak
 and never back to the sweet spot, unlike Nakkiran et al.'s ResNets, where the widest models
 are best. Label noise 0.2 costs the wide models ~0.24 of test error over the control.
 """
@@ -56,7 +65,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import checks, plots
+from scaling_claims import checks, expect, plots
 from scaling_claims.estimates import Curve, bootstrap
 from scaling_claims.peaks import cross_fitted_gaps, first_at_most, interpolation_peak
 from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
@@ -105,6 +114,10 @@ def per_seed(df, col):
                    justification="window from CLAIMS.md; a bounded test error has no 3x peak, so the peak must "
                                  "stand out of seed noise instead",
                    param_convention="total MLP parameters h(d+1) + (h+1)K", seeds=list(SEEDS),
+                   expect=expect.inconclusive(
+                       "the width grid's neighbours of p* sit at 0.76 and 1.24 p*, so the peak's position interval "
+                       "reaches 0.76 p*, just outside the window [0.8, 1.25]: the grid cannot pin the peak inside it "
+                       "(measured on the fresh seeds 20-39, which confirm both gaps and the control; see the docstring)"),
                    budget=f"n={N_TRAIN}, K={K}, d={D_IN}, widths {WIDTHS[0]}-{WIDTHS[-1]}, {STEPS} full-batch "
                           f"steps, noise {NOISE} and 0")
 def test_mlp_double_descent_with_label_noise(claim, sweep, device):

@@ -115,7 +115,7 @@ def fmt_verdict(record: ClaimRecord) -> str:
 def _counts_line(records: Sequence[ClaimRecord], kind: str) -> str:
     c = verdict_counts(records, kind)
     n = sum(c.values())
-    label = "paper claims" if kind == "claim" else "sanity checks"
+    label = ("paper claim" if kind == "claim" else "sanity check") + ("" if n == 1 else "s")
     changed = sum(1 for r in records if r.kind == kind and r.outcome == "failed")
     errors = sum(1 for r in records if r.kind == kind and r.outcome in ("error", "skipped", "not run"))
     extra = "".join([f"; {changed} changed from the expected verdict" if changed else "",
