@@ -117,7 +117,7 @@ def _shown(e: Estimate) -> str:
 
 def _unusable(name: str, e: Estimate, expected: Any) -> Check | None:
     if e.problem:
-        return Check(name, INCONCLUSIVE, e, expected, f"{e.text()}: interval not usable ({e.problem})")
+        return Check(name, INCONCLUSIVE, e, expected, e.text())
     return None
 
 
@@ -329,7 +329,7 @@ def argmax_in_window(name: str, curve: Curve, lo: Any, hi: Any) -> Check:
     if lo_ > hi_:
         raise ValueError(f"window must have lo <= hi, got [{lo_}, {hi_}]")
     where = c.statistic(lambda y: c.x[int(np.argmax(y))], "x of the maximum")
-    return _band(name, where, lo_, hi_, [lo_, hi_], f"[{_g(lo_)}, {_g(hi_)}]")
+    return _unusable(name, where, [lo_, hi_]) or _band(name, where, lo_, hi_, [lo_, hi_], f"[{_g(lo_)}, {_g(hi_)}]")
 
 
 def no_peak(name: str, curve: Curve, tolerance: float = 0.0) -> Check:

@@ -136,7 +136,8 @@ class Estimate:
         z = float(stats.norm.ppf(0.5 + level / 2))
         centre = (p + z * z / (2 * m)) / (1 + z * z / m)
         half = z * math.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / (1 + z * z / m)
-        return cls(p, min(p, centre - half), max(p, centre + half), level, f"Wilson interval, n = {int(m)}")
+        lo, hi = max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))  # rounding can leave [0, 1]
+        return cls(p, lo, hi, level, f"Wilson interval, n = {int(m)}")
 
     # ----------------------------------------------------------------- use
     @property
@@ -158,8 +159,11 @@ class Estimate:
         return self.transform(lambda v: -v, decreasing=True)
 
     def text(self) -> str:
-        """``value [lo, hi]`` (``value (exact)`` for an exact estimate)."""
-        if self.method.startswith("exact") and not self.problem:
+        """``value [lo, hi]`` (``value (exact)`` for an exact estimate; the problem when the
+        interval is not usable)."""
+        if self.problem:
+            return f"{_g(self.value)} (no usable interval: {self.problem})"
+        if self.method.startswith("exact"):
             return f"{_g(self.value)} (exact)"
         return f"{_g(self.value)} [{_g(self.lo)}, {_g(self.hi)}]"
 

@@ -65,6 +65,14 @@ def test_approach1_error_bounded_by_grid_resolution(law, shifts):
     assert res.optima["N_opt"].shape == (7,)
 
 
+def test_approach1_reports_its_resolution():
+    law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
+    res = fit_isoflop_approach1(*sweep(law))
+    # one rung (0.25 decades of N) over the 3 decades of C the budgets span
+    assert res.info["a_resolution"] == pytest.approx(0.25 / 3)
+    assert "a_resolution" not in fit_isoflop_approach2(*sweep(law)).info
+
+
 def test_noisy_sweep_intervals_contain_truth():
     law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
     a_true = 0.30 / 0.64

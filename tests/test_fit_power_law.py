@@ -94,3 +94,14 @@ def test_exactly_determined_fit_has_nan_intervals():
     res = fit_power_law([1.0, 10.0], [1.0, 0.5])
     assert res.exponent == pytest.approx(math.log10(2))
     assert math.isnan(res.ci["exponent"][0])
+
+
+def test_offset_fit_with_a_positive_floor_is_not_flagged():
+    res = fit_power_law(X, 2 * X ** -0.3 + 0.05, offset=True)
+    assert res.ok and not res.info["offset_at_bound"]
+
+
+def test_offset_fit_that_wants_a_negative_floor_is_flagged():
+    res = fit_power_law(X, 2 * X ** -0.3 - 0.002, offset=True)  # the data want offset = -0.002 < 0
+    assert res.offset == pytest.approx(0.0, abs=1e-12)
+    assert "*" in res.flags and res.info["offset_at_bound"]

@@ -44,7 +44,8 @@ def test_monotone_in_k_and_in_c(t):
         assert pass_at_k(n, c + 1, 1) >= pass_at_k(n, c, 1)
 
 
-@given(n=st.integers(1, 60), p=st.floats(0.0, 1.0), data=st.data())
+# p: 0 or >= 1e-12 (scipy's binom.pmf overflows in its incomplete-beta derivative for p ~ 1e-308)
+@given(n=st.integers(1, 60), p=st.just(0.0) | st.floats(1e-12, 1.0), data=st.data())
 def test_unbiased_over_binomial_counts(n, p, data):
     k = data.draw(st.integers(1, n))
     c = np.arange(n + 1)

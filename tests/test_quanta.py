@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scaling_claims import checks, quanta
+from scaling_claims.estimates import Estimate, bootstrap
 
 P = quanta.zipf_frequencies(48, 0.4)
 B = quanta.CHANCE_LOSS_BINARY
@@ -69,8 +70,9 @@ def test_negative_control_band_rejects_slower_quanta_growth():
     N = np.geomspace(500, 8000, 9)
     n = 0.5 * np.sqrt(N)
     fit, _ = quanta.fit_quanta_growth(N, quanta.quanta_from_loss(B * quanta.unlearned_mass(n, P), P), 1.0, 36.0)
-    a_n = 0.4 * -fit.exponent
-    assert not checks.within_band("a_N", a_n, 0.4 - 0.15, 0.4 + 0.15).passed
+    a_n = Estimate.from_fit(fit, "exponent").transform(lambda v: 0.4 * -v, decreasing=True, what="a_N = 0.4 gamma")
+    assert a_n.value == pytest.approx(0.2, abs=0.01)
+    assert checks.within_band("a_N", a_n, 0.4 - 0.15, 0.4 + 0.15).verdict == "refuted"
 
 
 def test_fit_refuses_a_sweep_that_misses_the_window():
@@ -89,9 +91,13 @@ def test_order_auc_perfect_reversed_random():
 def test_negative_control_order_check_rejects_a_random_learning_order():
     rng = np.random.default_rng(0)
     base = np.r_[np.zeros(10), np.full(38, B)]
-    aucs = [quanta.frequency_order_auc(rng.permutation(base)) for _ in range(27)]
+    aucs = np.array([quanta.frequency_order_auc(rng.permutation(base)) for _ in range(27)])
     assert abs(np.median(aucs) - 0.5) < 0.1
-    assert not checks.at_least("median AUC", np.median(aucs), 0.8).passed
+    median = bootstrap(lambda i: np.median(aucs[i]), aucs.size, 1000, units="runs").estimate(np.median(aucs))
+    assert checks.at_least("median AUC", median, 0.8).verdict == "refuted"
+    ordered = np.array([quanta.frequency_order_auc(base)] * 27)  # every run learns in frequency order
+    exact = bootstrap(lambda i: np.median(ordered[i]), 27, 100, units="runs").estimate(np.median(ordered))
+    assert checks.at_least("median AUC", exact, 0.8).verdict == "confirmed"
 
 
 @pytest.mark.parametrize("bad", [np.array([0.5, 0.6]), np.array([0.5, 0.4]) * 0.5, np.array([0.7, np.nan, 0.3])])

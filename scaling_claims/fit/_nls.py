@@ -17,17 +17,33 @@ from scipy import optimize
 from ._result import FitResult, covariance_from_jacobian, r_squared, t_intervals
 
 
+def hc3_covariance(jac: np.ndarray, residuals: np.ndarray) -> tuple[np.ndarray, int]:
+    """Heteroscedasticity-consistent (HC3) covariance (J^T J)^-1 J^T diag(r_i^2 / (1 - h_ii)^2) J
+    (J^T J)^-1 and the residual dof: honest when the noise differs between points (accuracies
+    near 0 or 1 vary far less than those on a rise), where s^2 (J^T J)^-1 pools one variance."""
+    n, p = jac.shape
+    dof = n - p
+    if dof < 1:
+        return np.full((p, p), math.nan), dof
+    bread = np.linalg.pinv(jac.T @ jac)
+    leverage = np.clip(np.einsum("ij,jk,ik->i", jac, bread, jac), 0.0, 0.999)
+    meat = (jac * (residuals / (1.0 - leverage))[:, None] ** 2).T @ jac
+    return bread @ meat @ bread, dof
+
+
 def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray], x: np.ndarray,
             y: np.ndarray, start: np.ndarray, bounds: tuple[Any, Any] = (-np.inf, np.inf),
             level: float = 0.95, info: dict[str, Any] | None = None,
-            transform: Callable[[np.ndarray], np.ndarray] | None = None, space: str = "linear") -> FitResult:
+            transform: Callable[[np.ndarray], np.ndarray] | None = None, space: str = "linear",
+            covariance: str = "classic") -> FitResult:
     """Least squares of ``transform(model(theta, x))`` against ``transform(y)``.
 
     ``transform`` (e.g. ``np.log``) sets the space residuals, ``r2`` and intervals live in.
     ``names`` label the entries of ``theta``; callers convert to public parameters afterwards.
     A fit that ends at a bound is flagged as a whole (``flags["*"]``): its Gauss-Newton
     intervals assume an interior optimum. A parameter with no finite standard error is flagged
-    as not identified.
+    as not identified. ``covariance``: "classic" (s^2 (J^T J)^-1, one noise level for every
+    point) or "hc3" (:func:`hc3_covariance`, for noise that differs between points).
     """
     tf = transform if transform is not None else (lambda v: v)
     ty = tf(y)
@@ -37,7 +53,9 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
 
     sol = optimize.least_squares(resid, np.asarray(start, float), bounds=bounds, method="trf",
                                  jac="3-point", x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12)
-    cov, dof = covariance_from_jacobian(sol.jac, sol.fun)
+    if covariance not in ("classic", "hc3"):
+        raise ValueError(f"covariance must be 'classic' or 'hc3', got {covariance!r}")
+    cov, dof = (hc3_covariance if covariance == "hc3" else covariance_from_jacobian)(sol.jac, sol.fun)
     se, ci = t_intervals(list(names), sol.x, cov, dof, level)
     at_bound = [n for n, m in zip(names, sol.active_mask) if m != 0]
     flags = {}
@@ -52,7 +70,7 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
                      r2=r_squared(ty, ty + sol.fun), r2_space=space, n=len(x), dof=dof,
                      model=model, theta=sol.x, cov=cov, residuals=sol.fun, level=level,
                      info={**(info or {}), "optimizer_status": int(sol.status), "cost": float(sol.cost),
-                           "at_bound": at_bound}, flags=flags)
+                           "at_bound": at_bound, "covariance": covariance}, flags=flags)
 
 
 def grid_start(model: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray,

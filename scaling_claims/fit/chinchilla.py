@@ -289,6 +289,16 @@ class ChinchillaFit(FitResult):
         fit = cls(kind=f"chinchilla[{method}]", params=dict(zip(_PARAM_NAMES, params)), se=se, ci=ci,
                   r2=r_squared(lL, lL + resid), r2_space="log", n=len(N), dof=dof,
                   model=chinchilla_loss, theta=theta, cov=cov, residuals=resid, level=level, info=info)
+        # A term that collapsed to ~0 (e, a or b -> -inf) left the law with 4 effective parameters:
+        # the Gauss-Newton intervals then treat the collapsed term as known and are far too narrow.
+        terms = {"E": np.full(len(N), params[0]), "A/N^alpha": params[1] * N ** -params[3],
+                 "B/D^beta": params[2] * D ** -params[4]}
+        gone = [name for name, v in terms.items() if np.max(v / L) < 1e-4]
+        if gone:
+            fit.flag("*", f"{', '.join(gone)} collapsed to ~0 (under 0.01% of the loss at every point): the "
+                          "intervals treat it as known")
+        if not (params[3] > 0 and params[4] > 0):
+            fit.flag("*", f"alpha = {params[3]:.3g}, beta = {params[4]:.3g}: a term grows with scale")
         fit.method = method
         fit.delta = delta
         fit.flops_per_token_factor = float(k)

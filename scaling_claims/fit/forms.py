@@ -9,7 +9,9 @@
 
 Every fitter validates its input (``ValueError`` naming the problem), starts from a grid or a
 closed-form profile and refines with trust-region least squares; intervals are Gauss-Newton
-(asymptotic) Student-t intervals at 95%.
+(asymptotic) Student-t intervals at 95% (the logistic's from the HC3 sandwich covariance).
+Parameters with a physical range are kept in it, and a fit that ends at a bound or degenerates
+is flagged (``FitResult.flags``): its intervals are then not confidence intervals.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
     Degenerate fits are flagged (``flags``; their intervals are not confidence intervals): a
     slope at its bound (``SLOPE_CAP_PER_GAP`` over the closest spacing of ln x), no data point
     on the rise (a step between two sampled x: slope and midpoint are not identified), or a
-    midpoint outside the sampled x.
+    midpoint outside the sampled x. Intervals use the HC3 sandwich covariance: accuracies near 0
+    or 1 vary far less than those on the rise, and one pooled variance made the slope's 95%
+    interval cover ~50-70% on sharp binomial rises (HC3: 0.93-0.98 in the tests' simulations).
     """
     n_free = 2 + (lower is None) + (upper is None)
     x, y = _pair(x, y, "x", "y", n_free, "the logistic")
@@ -90,7 +94,8 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
     lo_b = [-np.inf, -cap] + [yb[0]] * (n_free - 2)
     hi_b = [np.inf, cap] + [yb[1]] * (n_free - 2)
     raw = nls_fit(kind="logistic", names=names, model=model, x=x, y=y, start=grid_start(model, x, y, candidates),
-                  bounds=(lo_b, hi_b), level=level, info={"x_space": "natural log", "slope_cap": cap})
+                  bounds=(lo_b, hi_b), level=level, info={"x_space": "natural log", "slope_cap": cap},
+                  covariance="hc3")
     m_hat, k_hat, lo_hat, hi_hat = unpack(raw.theta)
     fitted = model(raw.theta, x)
     share = (fitted - lo_hat) / (hi_hat - lo_hat) if hi_hat != lo_hat else np.zeros_like(fitted)
@@ -112,12 +117,13 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
     se_m = raw.se["log_midpoint"]
     if "log_midpoint" in raw.flags:
         raw.flags["midpoint"] = raw.flags.pop("log_midpoint")
+    exp = lambda v: math.exp(v) if v < 700 else math.inf  # noqa: E731  (a vague midpoint's interval can overflow)
     raw.params = {"midpoint": math.exp(m), **raw.params}
     if lower is not None:
         raw.params["lower"] = float(lower)
     if upper is not None:
         raw.params["upper"] = float(upper)
-    raw.ci = {"midpoint": (math.exp(lo_m), math.exp(hi_m)), **raw.ci}
+    raw.ci = {"midpoint": (exp(lo_m), exp(hi_m)), **raw.ci}
     raw.se = {"midpoint": math.exp(m) * se_m, **raw.se}
     return raw
 

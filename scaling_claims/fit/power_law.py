@@ -135,7 +135,8 @@ def _fit_with_offset(x, y, *, level: float, kind: str, names: tuple[str, str, st
     se = {names[0]: coef * se["log_coef"], "log_coef": se["log_coef"], names[1]: se[names[1]],
           names[2]: se[names[2]]}
     flags = {}
-    if theta[2] <= 0.0:
+    at_bound = bool(sol.active_mask[2] != 0 or theta[2] <= 1e-9 * float(y.min()))  # trf stays a hair inside
+    if at_bound:
         flags["*"] = (f"{names[2]} ended at its bound 0 (the data want a negative floor): the intervals "
                       "assume an interior optimum")
     return FitResult(
@@ -145,7 +146,7 @@ def _fit_with_offset(x, y, *, level: float, kind: str, names: tuple[str, str, st
         r2=r_squared(ly, ly + sol.fun), r2_space="log", n=len(x), dof=dof,
         model=_power_offset, theta=theta, cov=cov, residuals=sol.fun, level=level,
         info={"method": "log-space least squares, exponent-profile start + trust-region refine",
-              "offset_fitted": True, "offset_at_bound": bool(theta[2] <= 0.0),
+              "offset_fitted": True, "offset_at_bound": at_bound,
               "optimizer_status": int(sol.status)},
         flags=flags,
     )
