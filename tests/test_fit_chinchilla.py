@@ -1,5 +1,6 @@
 """Chinchilla law fitter: recovery of known truth, invariances, compute-optimal allocation,
-calibration of its intervals, and the huber-vs-varpro robustness comparison."""
+calibration of its intervals, the huber-vs-varpro robustness comparison, tied exponents
+(alpha = beta) and the asymmetric (lower-bound) objective."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def loss(law, N, D):
     return law["E"] + law["A"] * N ** -law["alpha"] + law["B"] * D ** -law["beta"]
 
 
-@pytest.mark.parametrize("method", ["huber", "varpro"])
+@pytest.mark.parametrize("method", ["huber", "varpro", "asymmetric"])
 @given(law=laws())
 def test_exact_recovery_from_noise_free_data(method, law):
     res = fit_chinchilla(N_GRID, D_GRID, loss(law, N_GRID, D_GRID), method=method)
@@ -219,3 +220,162 @@ def test_to_dict_is_json_ready():
 def test_unknown_method_rejected():
     with pytest.raises(ValueError, match="method"):
         fit_chinchilla(N_GRID, D_GRID, np.ones_like(N_GRID) + 1 / N_GRID, method="lbfgs")
+
+
+# ----------------------------------------------------------------------------- tied exponents
+@st.composite
+def tied_laws(draw):
+    """As ``laws()`` with alpha = beta."""
+    law = draw(laws())
+    law["beta"] = law["alpha"]
+    law["B"] = draw(st.floats(0.2, 2.0)) * law["E"] * D_MID ** law["alpha"]
+    return law
+
+
+@pytest.mark.parametrize("method", ["huber", "varpro", "asymmetric"])
+@given(law=tied_laws())
+def test_tied_exponents_recover_a_tied_law_exactly(method, law):
+    L = loss(law, N_GRID, D_GRID)
+    tied = fit_chinchilla(N_GRID, D_GRID, L, method=method, tie_exponents=True)
+    assert tied.info["tie_exponents"] is True and tied.kind == f"chinchilla[{method}, tied]"
+    assert tied.params["beta"] == tied.params["alpha"]
+    assert tied.ci["beta"] == tied.ci["alpha"] and tied.se["beta"] == tied.se["alpha"]
+    assert tied.dof == N_GRID.size - 4  # 4 free parameters
+    for name, true in law.items():
+        assert tied.params[name] == pytest.approx(true, rel=1e-6), name
+    # the untied fit of the same data finds the same law (alpha = beta without being told)
+    untied = fit_chinchilla(N_GRID, D_GRID, L, method=method)
+    for name in law:
+        assert untied.params[name] == pytest.approx(tied.params[name], rel=1e-6), name
+
+
+def _objective(fit, N, D, L) -> float:
+    """The objective each method minimises, evaluated at the fit (varpro: weighted SSE)."""
+    if fit.method == "varpro":
+        return float(np.sum((fit.predict(N, D) / L - 1) ** 2))
+    return fit.info["objective"]
+
+
+@pytest.mark.parametrize("method", ["huber", "varpro", "asymmetric"])
+def test_tying_unequal_exponents_costs_objective(method):
+    """Truth alpha = 0.34, beta = 0.28 (Hoffmann et al.'s): the tie is wrong, and the tied optimum
+    must be worse than the untied one (which is exact here, objective ~0)."""
+    law = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+    L = loss(law, N_GRID, D_GRID)
+    untied = fit_chinchilla(N_GRID, D_GRID, L, method=method)
+    tied = fit_chinchilla(N_GRID, D_GRID, L, method=method, tie_exponents=True)
+    assert _objective(tied, N_GRID, D_GRID, L) > 1e3 * _objective(untied, N_GRID, D_GRID, L) + 1e-12
+    assert untied.alpha == pytest.approx(0.34, rel=1e-6) and untied.beta == pytest.approx(0.28, rel=1e-6)
+    assert tied.beta == tied.alpha
+
+
+def test_tied_intervals_come_from_the_reduced_problem():
+    """With the tie the covariance is that of (e, a, b, alpha): 4 x 4 from the tied Jacobian,
+    mapped to the five parameters with beta's row and column equal to alpha's."""
+    from scaling_claims.fit.chinchilla import _log_residual_jacobian, covariance_from_jacobian
+
+    law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.32, "beta": 0.32}
+    L = loss(law, N_GRID, D_GRID) * np.exp(np.random.default_rng(3).normal(0, 0.01, N_GRID.size))
+    res = fit_chinchilla(N_GRID, D_GRID, L, tie_exponents=True)
+    J = _log_residual_jacobian(res.theta, np.log(N_GRID), np.log(D_GRID))
+    J4 = np.column_stack([J[:, :3], J[:, 3] + J[:, 4]])
+    cov4, dof = covariance_from_jacobian(J4, res.residuals)
+    assert dof == res.dof == N_GRID.size - 4
+    assert res.se["alpha"] == pytest.approx(math.sqrt(cov4[3, 3]), rel=1e-12)
+    assert res.cov[3, 4] == res.cov[4, 4] == res.cov[3, 3]
+    assert res.ci["alpha"][0] <= law["alpha"] <= res.ci["alpha"][1]
+    assert res.a == 0.5 and res.ok
+
+
+def test_tied_fit_needs_four_points_not_five():
+    N, D = np.array([1e7, 1e8, 1e9, 1e8]), np.array([1e9, 1e10, 1e11, 1e11])
+    L = 1.7 + 400 * N ** -0.3 + 1200 * D ** -0.3
+    with pytest.raises(ValueError, match="5 free parameters"):
+        fit_chinchilla(N, D, L)
+    res = fit_chinchilla(N, D, L, tie_exponents=True)
+    assert res.dof == 0
+    with pytest.raises(ValueError, match="4 free parameters"):
+        fit_chinchilla(N[:3], D[:3], L[:3], tie_exponents=True)
+    with pytest.raises(ValueError, match="tie_exponents"):
+        fit_chinchilla(N_GRID, D_GRID, np.ones_like(N_GRID) + 1 / N_GRID, tie_exponents="yes")
+
+
+@pytest.mark.parametrize("method", ["huber", "varpro", "asymmetric"])
+def test_bootstrap_keeps_the_options(method):
+    law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.32, "beta": 0.32}
+    L = loss(law, N_GRID, D_GRID) * np.exp(np.random.default_rng(0).normal(0, 0.01, N_GRID.size))
+    res = fit_chinchilla(N_GRID, D_GRID, L, method=method, tie_exponents=True, asymmetry=4.0)
+    boot = res.bootstrap(n=30, seed=2)
+    assert boot.n == 30
+    assert np.array_equal(boot.samples["alpha"], boot.samples["beta"])  # every refit kept the tie
+    assert np.all(boot.samples["a"] == 0.5)
+    lo, hi = boot.ci["alpha"]
+    assert lo < res.alpha < hi and boot.se["alpha"] > 0 and boot.se["E"] > 0
+    if method == "asymmetric":  # and the asymmetry: each resample is the w = 4 optimum of its points
+        from scaling_claims.fit.chinchilla import _solve
+
+        rng = np.random.default_rng(2)
+        idx = rng.integers(0, N_GRID.size, N_GRID.size)
+        again, _ = _solve(N_GRID[idx], D_GRID[idx], L[idx], "asymmetric", res.delta, tie=True, asymmetry=4.0)
+        assert boot.params[0] == pytest.approx(again, rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- asymmetric objective
+def test_asymmetric_fit_is_flagged_and_records_its_weight():
+    from scaling_claims.estimates import Estimate
+
+    law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
+    L = loss(law, N_GRID, D_GRID) * np.exp(np.random.default_rng(0).normal(0, 0.01, N_GRID.size))
+    res = fit_chinchilla(N_GRID, D_GRID, L, method="asymmetric")
+    assert res.kind == "chinchilla[asymmetric]" and res.info["asymmetry"] == 10.0
+    assert not res.ok and "bootstrap()" in res.flags["*"]
+    assert Estimate.from_fit(res, "alpha").problem  # its Gauss-Newton interval is not usable
+    # the lower-bound fit lies below most points: few positive (over-predicting) residuals
+    assert np.mean(res.residuals > 1e-9) < 0.25
+    assert "*" not in fit_chinchilla(N_GRID, D_GRID, L).flags
+
+
+def test_asymmetry_one_is_the_huber_optimum():
+    law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
+    rng = np.random.default_rng(5)
+    L = loss(law, N_GRID, D_GRID) * np.exp(rng.normal(0, 0.01, N_GRID.size))
+    L[rng.choice(N_GRID.size, 8, replace=False)] *= 1.1
+    huber = fit_chinchilla(N_GRID, D_GRID, L)
+    sym = fit_chinchilla(N_GRID, D_GRID, L, method="asymmetric", asymmetry=1.0)
+    assert sym.info["objective"] == pytest.approx(huber.info["objective"], rel=1e-12)
+    for name in huber.params:
+        assert sym.params[name] == pytest.approx(huber.params[name], rel=1e-8), name
+
+
+@pytest.mark.parametrize("bad", [0.5, 0.0, -3.0, float("nan"), float("inf"), "ten", None])
+def test_bad_asymmetry_rejected(bad):
+    with pytest.raises(ValueError, match="asymmetry"):
+        fit_chinchilla(N_GRID, D_GRID, np.ones_like(N_GRID) + 1 / N_GRID, method="asymmetric", asymmetry=bad)
+
+
+def test_asymmetric_beats_huber_on_under_tuned_rungs():
+    """The lower-bound objective, measured (documented in docs/fitting.md).
+
+    Truth E=1.7, A=400, B=1200, alpha=0.34, beta=0.30 on the 6x6 grid (N 1e7-10**9.5,
+    D 1e9-10**11.5); 0.1% log-normal noise on every run, then 11 of the 36 runs (~30%) raised
+    5-20% (under-tuned: their loss lies above the law); 20 seeds. Measured mean absolute errors,
+    huber vs asymmetric (w = 10): E (relative) 0.0069 vs 0.0041, alpha 0.0081 vs 0.0016, beta
+    0.0023 vs 0.0016; the asymmetric fit is closer on 12 (E), 15 (alpha) and 14 (beta) of the
+    20 seeds. Huber (~L1 at delta = 1e-3) fits the median of all runs, so the raised runs pull
+    it up; the asymmetric fit follows the lower envelope, which the clean runs define.
+    """
+    law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
+    clean = loss(law, N_GRID, D_GRID)
+    err = {"huber": [], "asymmetric": []}
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        L = clean * np.exp(rng.normal(0, 0.001, clean.size))
+        idx = rng.choice(clean.size, 11, replace=False)
+        L[idx] *= rng.uniform(1.05, 1.20, idx.size)
+        for method in err:
+            r = fit_chinchilla(N_GRID, D_GRID, L, method=method)
+            err[method].append([abs(r.E / law["E"] - 1), abs(r.alpha - law["alpha"]), abs(r.beta - law["beta"])])
+    h, a = np.array(err["huber"]), np.array(err["asymmetric"])
+    assert np.all(a.mean(0) < 0.8 * h.mean(0))  # E, alpha and beta each closer on average
+    assert a[:, 1].mean() < 0.5 * h[:, 1].mean()  # alpha by far
+    assert np.all(np.mean(a < h, axis=0) >= 0.55)  # and closer on most seeds, for each

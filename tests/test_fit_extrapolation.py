@@ -1,4 +1,5 @@
-"""Leave-one-out / leave-largest-out checks, trust grades and named-target extrapolation."""
+"""Leave-one-out / leave-largest-out checks, trust grades, named-target extrapolation and the
+rollout (fit the k smallest sizes, predict the next)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from scaling_claims.fit import (extrapolate, fit_chinchilla, fit_power_law, leave_largest_out, leave_one_out,
-                                trust_grade)
+from scaling_claims.fit import (Rollout, extrapolate, fit_chinchilla, fit_power_law, leave_largest_out,
+                                leave_one_out, rollout, trust_grade)
 
 X = np.logspace(4, 8, 9)
 
@@ -64,3 +65,58 @@ def test_multi_input_law_leave_largest_out():
     assert check.max_error < 1e-6  # noise-free: the law is recovered exactly from the rest
     ex = extrapolate(fit_chinchilla, (N, D), L, target=(1e10, 1e12))
     assert ex.value == pytest.approx(1.7 + 400 * 1e10 ** -0.34 + 1200 * 1e12 ** -0.3, rel=1e-6)
+
+
+def test_rollout_of_a_true_power_law_is_exact_at_every_step():
+    y = 3 * X ** -0.1 + 1.0
+    ro = rollout(fit_power_law, X, y, min_sizes=3, offset=True)
+    assert isinstance(ro, Rollout) and ro.sizes.tolist() == X.tolist()
+    assert [r.k for r in ro.rows] == list(range(3, X.size))
+    for r in ro.rows:
+        assert r.error is None and r.max_error < 1e-6 and r.trust == "high"
+        assert r.n_fitted == r.k and r.n_predicted == 1 and r.predicted_size == X[r.k]
+    frame = ro.to_frame()
+    assert len(frame) == X.size - 3 and set(frame["trust"]) == {"high"}
+    d = json.loads(json.dumps(ro.to_dict()))
+    assert d["kind"] == "rollout" and len(d["rows"]) == X.size - 3
+    assert "predicts" in ro.table() and str(ro) == ro.table()
+
+
+def test_rollout_shows_where_the_law_bends_away():
+    """The largest three sizes bend above the power law (by 10% x log10(x/1e6)**2): steps that
+    fit only the straight part and predict the bend get growing errors and lose trust."""
+    y = (3 * X ** -0.1 + 1.0) * np.where(X > 1e6, 1 + 0.1 * np.log10(X / 1e6) ** 2, 1.0)
+    rows = rollout(fit_power_law, X, y, offset=True).rows
+    by_k = {r.k: r for r in rows}
+    assert by_k[3].trust == by_k[4].trust == "high" and by_k[4].max_error < 1e-6  # before the bend
+    bent = [by_k[k].max_error for k in range(5, X.size)]
+    assert all(b > a for a, b in zip(bent, bent[1:]))  # errors grow with the distance into the bend
+    assert by_k[X.size - 1].trust == "low" and by_k[X.size - 1].max_error > 0.10
+
+
+def test_rollout_rows_with_too_few_sizes_carry_the_fit_error():
+    y = 3 * X ** -0.1 + 1.0
+    ro = rollout(fit_power_law, X, y, offset=True)  # default min_sizes=2: 2 points for 3 parameters
+    first = ro.rows[0]
+    assert first.k == 2 and "3 free parameters" in first.error
+    assert first.trust is None and np.isnan(first.max_error)
+    assert first.to_dict()["max_error"] is None and "fit failed" in ro.table()
+    assert all(r.error is None for r in ro.rows[1:])
+    with pytest.raises(ValueError, match="min_sizes"):
+        rollout(fit_power_law, X, y, min_sizes=X.size)
+    with pytest.raises(ValueError, match="distinct sizes"):
+        rollout(fit_power_law, X, y, sizes=np.ones_like(X))
+
+
+def test_rollout_with_the_chinchilla_fitter_on_a_grid():
+    Ng, Dg = np.meshgrid(np.logspace(7, 9, 5), np.logspace(9, 11, 5))
+    N, D = Ng.ravel(), Dg.ravel()
+    L = 1.7 + 400 * N ** -0.34 + 1200 * D ** -0.3
+    ro = rollout(fit_chinchilla, (N, D), L, min_sizes=1)
+    assert [r.k for r in ro.rows] == [1, 2, 3, 4]
+    assert "N is constant" in ro.rows[0].error  # one model size: N cannot vary
+    assert all(r.n_predicted == 5 and r.n_fitted == 5 * r.k for r in ro.rows)
+    assert ro.rows[-1].max_error < 1e-6 and ro.rows[-1].trust == "high"  # 4 sizes pin the noise-free law
+    # the ladder can be ordered by another key: by D, predicting the next token count
+    by_d = rollout(fit_chinchilla, (N, D), L, sizes=D, min_sizes=3, tie_exponents=True)
+    assert by_d.rows[0].largest_fitted == np.unique(D)[2] and by_d.rows[0].error is None

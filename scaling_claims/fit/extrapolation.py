@@ -5,6 +5,9 @@
   the honest test of a scaling law, which is only ever used to extrapolate upward.
 - :func:`extrapolate`: fit all points, predict a named target scale with a confidence band,
   and attach the leave-largest-out check so the prediction carries a trust grade.
+- :func:`rollout`: the leave-largest-out check repeated along the ladder: fit the k smallest
+  sizes, predict the next one, for every k. Shows *where* a law stops extrapolating (errors
+  that grow with k) rather than one number at the top.
 
 The trust grade is from the *worst* (largest) relative error |predicted - observed| / |observed|
 over the held-out points: ``high`` below 5%, ``medium`` below 10%, else ``low``. The worst case
@@ -158,3 +161,103 @@ def extrapolate(fit: Callable[..., FitResult], x: Any, y: Any, target: Any, name
     check = leave_largest_out(fit, xs if len(xs) > 1 else xs[0], y, n_out=n_out, **fit_kwargs)
     return Extrapolation(name=name, target=tgt, value=value, ci=(float(lo[0]), float(hi[0])), level=level,
                          fit=res, check=check)
+
+
+@dataclass
+class RolloutRow:
+    """One row of a :class:`Rollout`: fitted on the runs of the ``k`` smallest sizes (up to
+    ``largest_fitted``), predicted every run at the next size (``predicted_size``). ``error`` is
+    the fitter's ``ValueError`` message when the fit failed (then the numbers are NaN)."""
+
+    k: int
+    largest_fitted: float
+    predicted_size: float
+    n_fitted: int
+    n_predicted: int
+    mean_error: float = math.nan
+    max_error: float = math.nan
+    error: str | None = None
+
+    @property
+    def trust(self) -> str | None:
+        """``trust_grade`` of ``max_error``; None for a failed fit."""
+        return None if self.error is not None else trust_grade(self.max_error)
+
+    def to_dict(self) -> dict[str, Any]:
+        names = ("k", "largest_fitted", "predicted_size", "n_fitted", "n_predicted", "mean_error", "max_error",
+                 "trust", "error")
+        d = {name: getattr(self, name) for name in names}
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+@dataclass
+class Rollout:
+    """Fit-on-the-k-smallest-sizes, predict-the-next, for every k: ``rows`` (one
+    :class:`RolloutRow` per k), ``sizes`` (the distinct sizes, sorted); ``to_frame()``,
+    ``to_dict()`` and ``table()`` (readable text)."""
+
+    sizes: np.ndarray
+    rows: list[RolloutRow]
+
+    def to_frame(self):
+        """The rows as a pandas DataFrame, one row per k."""
+        import pandas as pd
+
+        return pd.DataFrame([s.to_dict() for s in self.rows])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "rollout", "sizes": self.sizes.tolist(), "rows": [s.to_dict() for s in self.rows]}
+
+    def table(self) -> str:
+        """One line per k: sizes fitted and predicted, point counts, errors and trust (or the error)."""
+        lines = [f"{'k':>3}  {'fitted up to':>12}  {'predicts':>10}  {'n fit':>5}  {'n pred':>6}  "
+                 f"{'mean err':>8}  {'max err':>8}  trust"]
+        for s in self.rows:
+            head = (f"{s.k:>3}  {s.largest_fitted:>12.4g}  {s.predicted_size:>10.4g}  {s.n_fitted:>5}  "
+                    f"{s.n_predicted:>6}  ")
+            if s.error is not None:
+                lines.append(head + f"fit failed: {s.error}")
+            else:
+                lines.append(head + f"{s.mean_error:>8.2%}  {s.max_error:>8.2%}  {s.trust}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def rollout(fit: Callable[..., FitResult], x: Any, y: Any, sizes: Any = None, min_sizes: int = 2,
+            **fit_kwargs: Any) -> Rollout:
+    """For k = ``min_sizes`` .. (number of distinct sizes - 1): refit on the runs whose size is
+    among the k smallest and predict every run at the (k+1)-th size.
+
+    ``sizes``: the size of each run (default the first x array, e.g. N for ``(N, D)``).
+    ``min_sizes`` defaults to 2, the fewest sizes that can show a trend. No attempt is made to
+    guess from the law how many sizes it needs: a fit that raises ``ValueError`` at some k (too
+    few points for its parameters, a constant input) gives that row its message in ``error``
+    instead of numbers, so the table shows where the ladder becomes long enough to fit.
+    """
+    xs, y = _inputs(x, y)
+    key = xs[0] if sizes is None else as_float_array(sizes, "sizes")
+    check_same_length(y=y, sizes=key)
+    distinct = np.unique(key)
+    if distinct.size < 2:
+        raise ValueError(f"rollout needs runs at >= 2 distinct sizes, got {distinct.size}")
+    if not (isinstance(min_sizes, (int, np.integer)) and 1 <= min_sizes <= distinct.size - 1):
+        raise ValueError(f"min_sizes must be an integer in [1, {distinct.size - 1}] (there are "
+                         f"{distinct.size} distinct sizes), got {min_sizes!r}")
+    rows = []
+    for k in range(int(min_sizes), distinct.size):
+        fitted, target = key <= distinct[k - 1], key == distinct[k]
+        row = RolloutRow(k=k, largest_fitted=float(distinct[k - 1]), predicted_size=float(distinct[k]),
+                         n_fitted=int(fitted.sum()), n_predicted=int(target.sum()))
+        try:
+            res = fit(*(v[fitted] for v in xs), y[fitted], **fit_kwargs)
+        except ValueError as exc:
+            row.error = str(exc)
+        else:
+            pred = res.predict(*(v[target] for v in xs))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                err = np.abs(pred - y[target]) / np.abs(y[target])
+            row.mean_error, row.max_error = float(np.mean(err)), float(np.max(err))
+        rows.append(row)
+    return Rollout(sizes=distinct, rows=rows)
