@@ -54,6 +54,21 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
+def _finish(fig, ax, path: str | Path, xlabel: str, ylabel: str, title: str, logx: bool, logy: bool,
+            **legend: Any) -> Path:
+    """Scales, labels, grid and legend, then save."""
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(**legend)
+    return _save(fig, path)
+
+
 def _xy(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     xa, ya = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     if xa.size != ya.size or xa.size == 0:
@@ -88,15 +103,7 @@ def scaling_plot(path: str | Path, x: Any, y: Any, *, fit: Any = None, extrapola
         label, f = paper_law
         grid = np.geomspace(lo, hi, 100)
         ax.plot(grid, f(grid), ":", color="C2", label=label)
-    ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    return _save(fig, path)
+    return _finish(fig, ax, path, xlabel, ylabel, title, True, logy)
 
 
 def threshold_plot(path: str | Path, curves: Mapping[str, tuple[Any, Any]], *, threshold: float | None = None,
@@ -120,16 +127,7 @@ def threshold_plot(path: str | Path, curves: Mapping[str, tuple[Any, Any]], *, t
         ax.plot(np.asarray(tx, float), np.asarray(ty, float), "k--", label=label)
     if threshold is not None:
         ax.axvline(threshold, color="gray", ls=":", label=threshold_label)
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    return _save(fig, path)
+    return _finish(fig, ax, path, xlabel, ylabel, title, logx, logy)
 
 
 def grouped_plot(path: str | Path, groups: Mapping[str, tuple[Any, Any]], *, xlabel: str = "x",
@@ -146,13 +144,19 @@ def grouped_plot(path: str | Path, groups: Mapping[str, tuple[Any, Any]], *, xla
         ax.plot(xa, ya, style, label=label, ms=4, **color)
     if hline is not None:
         ax.axhline(hline[1], color="gray", ls=":", label=hline[0])
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    return _save(fig, path)
+    return _finish(fig, ax, path, xlabel, ylabel, title, logx, logy)
+
+
+def fit_lines_plot(path: str | Path, groups: Mapping[str, tuple[Any, Any, Any, Any]], *, xlabel: str = "x",
+                   ylabel: str = "y", title: str = "", logx: bool = True, logy: bool = True) -> Path:
+    """Per group ``{label: (x, y, x_line, y_line)}``: the measured points and the fitted law's
+    line through them, in one colour per group (IsoFLOP curves and the law at each budget)."""
+    if not groups:
+        raise ValueError("fit_lines_plot needs at least one group")
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    for i, (label, (x, y, xl, yl)) in enumerate(groups.items()):
+        xa, ya = _xy(x, y)
+        xla, yla = _xy(xl, yl)
+        ax.plot(xa, ya, "o", color=f"C{i}", ms=4, label=f"{label} (runs)")
+        ax.plot(xla, yla, "-", color=f"C{i}", lw=1.2, label=f"{label} (law)")
+    return _finish(fig, ax, path, xlabel, ylabel, title, logx, logy, fontsize="small")
