@@ -15,8 +15,9 @@ retrains them. A record that cannot be read (truncated, not JSON, wrong key, mis
 is treated as absent: it is moved aside to ``runs/<key>.json.corrupt`` and the spec is
 retrained; it never crashes a sweep.
 
-The key already carries ``CODE_VERSION`` (see ``scaling_claims.specs``), so records made by
-an older version of the code are simply never looked up.
+The key already carries ``CODE_VERSION``, a hash of the engine's sources (see
+``scaling_claims.specs.engine_fingerprint``), so records made by other code are simply never
+looked up.
 """
 
 from __future__ import annotations

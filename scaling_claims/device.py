@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-from typing import Any, ContextManager
+from typing import Any, ContextManager, Iterator
 
 import torch
 
@@ -97,6 +97,26 @@ def synchronize(device: str | torch.device) -> None:
         torch.cuda.synchronize()
     elif kind == "mps":
         torch.mps.synchronize()
+
+
+@contextlib.contextmanager
+def pinned_threads(device: torch.device | str) -> Iterator[None]:
+    """On CPU, run the block on one torch intra-op thread and restore the caller's count after.
+
+    A run's numbers must depend on its spec alone: with several threads, torch's parallel
+    reductions can add in another order and round differently, so the same spec trained in a
+    two-thread process and in a one-thread pool worker gave different losses. One thread is
+    also the engine's fast setting (one single-thread worker per core). Other devices are
+    left alone."""
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def mps_fallback_enabled() -> bool:

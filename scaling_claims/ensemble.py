@@ -42,7 +42,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from . import evals as evals_mod
 from .data import Task
 from .data.base import Batch
-from .device import autocast, environment, synchronize
+from .device import autocast, environment, pinned_threads, synchronize
 from .flops import param_counts
 from .models import GPT, build_model
 from .specs import RunResult, RunSpec
@@ -202,7 +202,7 @@ def train_ensemble(specs: Sequence[RunSpec]) -> list[RunResult]:
     _check_same_shape(specs, tasks, steps_list)
     device, steps, first = devices[0], steps_list[0], specs[0]
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda_devices):
+    with torch.random.fork_rng(devices=cuda_devices), pinned_threads(device):
         return _train_ensemble(specs, list(tasks), device, steps, first)
 
 

@@ -2,8 +2,9 @@
 
 A ``RunSpec`` says everything that determines a training run: model, data, optimiser and
 schedule, budget, seed, device, dtype and the evaluations to run at the end. Its
-``key()`` is a stable SHA-256 of its canonical JSON form salted with ``CODE_VERSION``, and
-is the run cache's key: two specs with the same key are the same run.
+``key()`` is a stable SHA-256 of its canonical JSON form salted with ``CODE_VERSION``, a hash
+of the engine's sources (:func:`engine_fingerprint`), and is the run cache's key: two specs
+with the same key are the same run, trained by the same code.
 
 ``train(spec) -> RunResult`` (see ``scaling_claims.train``) is a pure function of the spec.
 
@@ -20,11 +21,30 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-# Bump when a change to training, models, data or evaluation changes what a spec produces:
-# every cached result made under another version is then ignored (not deleted).
-CODE_VERSION = "1"
+# The sources that decide what a spec produces: training, models, data, evaluations, parameter
+# and FLOP counting, devices, and this module (the spec's own meaning).
+ENGINE_SOURCES = ("train.py", "ensemble.py", "flops.py", "device.py", "specs.py", "models", "data", "evals")
+
+
+def engine_fingerprint(root: str | Path | None = None) -> str:
+    """A hash of the engine's sources (``ENGINE_SOURCES`` under the package folder ``root``):
+    the cache key's code salt. Any change to them, a comment included, gives new keys, so a
+    change to training code can never silently reuse runs made by the old code (the cost: an
+    edit that does not change any number retrains too)."""
+    base = Path(root) if root is not None else Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ENGINE_SOURCES:
+        path = base / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for f in files:
+            digest.update(f.relative_to(base).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+CODE_VERSION = engine_fingerprint()
 
 POSITIONAL_ENCODINGS = ("learned", "sinusoidal", "rope", "alibi", "none")
 DTYPES = ("float32", "bf16")

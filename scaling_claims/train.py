@@ -21,8 +21,9 @@ What it does, in order:
    evaluator's exception propagates (a bug or a bad option, not a training failure), so no
    record is cached for a run whose metrics could not be computed.
 
-It does not change torch's global thread count (executors decide that). On CPU the same
-spec gives bit-identical numbers. ``wall_time_s`` spans model construction to the end of the
+On CPU it trains and evaluates on one torch thread (``device.pinned_threads``; the caller's
+thread count is restored after): the same spec then gives bit-identical numbers whichever
+process or executor trained it (``env["threads"]`` records it). ``wall_time_s`` spans model construction to the end of the
 evaluations, with the device synchronised before the clock is read.
 """
 
@@ -39,7 +40,7 @@ from torch import nn
 from . import evals as evals_mod
 from .data import Task, make_task
 from .data.base import Batch
-from .device import autocast, check_dtype, environment, resolve_device, synchronize
+from .device import autocast, check_dtype, environment, pinned_threads, resolve_device, synchronize
 from .flops import flops_per_token, param_counts
 from .models import build_model
 from .specs import Budget, ModelSpec, OptimSpec, RunResult, RunSpec
@@ -180,7 +181,7 @@ def train(spec: RunSpec) -> RunResult:
     """Train the run ``spec`` describes and return its ``RunResult`` (see module docstring)."""
     device, task, steps = validate(spec)
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda_devices):
+    with torch.random.fork_rng(devices=cuda_devices), pinned_threads(device):
         torch.manual_seed(spec.seed)
         return _train(spec, device, task, steps)
 

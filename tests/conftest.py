@@ -14,9 +14,9 @@ with the controller's environment) use the same one, and handed to Hypothesis th
 ``config.option.hypothesis_seed`` before Hypothesis's own ``pytest_configure`` reads it.
 ``print_blob`` prints the ``@reproduce_failure`` blob of a failing example.
 
-``shared_data``: the team's reference data directory, ``../shared/reference-data`` relative
-to the repository root, or ``$SCALING_CLAIMS_SHARED/reference-data``; tests that need it
-skip with a clear reason where it is absent.
+``shared_data``: the published reference data the fitters are verified on, carried in the
+repository (``tests/reference-data``, with its provenance README), so a fresh clone runs the
+Epoch reproduction and the other reference checks instead of skipping them.
 """
 
 from __future__ import annotations
@@ -61,17 +61,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"hypothesis seed {seed}: rerun with --hypothesis-seed={seed}"
 
 
-def shared_reference_dir() -> Path:
-    """Where the shared reference data should be (it may not exist)."""
-    env = os.environ.get("SCALING_CLAIMS_SHARED")
-    base = Path(env) if env else REPO_ROOT.parent / "shared"
-    return base / "reference-data"
+REFERENCE_DATA = REPO_ROOT / "tests" / "reference-data"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    path = shared_reference_dir()
-    if not path.is_dir():
-        pytest.skip(f"shared reference data not found at {path} "
-                    "(expected ../shared/reference-data next to the repository, or set SCALING_CLAIMS_SHARED)")
-    return path
+    if not REFERENCE_DATA.is_dir():  # only a broken checkout: the folder is tracked
+        raise FileNotFoundError(f"the reference data folder {REFERENCE_DATA} is missing from this checkout")
+    return REFERENCE_DATA

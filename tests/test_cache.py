@@ -206,3 +206,24 @@ def test_any_result_roundtrips_through_the_cache(tmp_path_factory, metrics, loss
     assert back is not None
     # NaN != NaN, so compare the canonical JSON text of both
     assert json.dumps(back.to_dict(), sort_keys=True) == json.dumps(as_stored(res).to_dict(), sort_keys=True)
+
+
+def test_the_code_salt_follows_the_engine_sources(tmp_path):
+    """A change to training code changes every key (nothing to remember to bump); a change
+    elsewhere in the package does not."""
+    import shutil
+
+    from scaling_claims import specs as specs_mod
+
+    pkg = Path(specs_mod.__file__).resolve().parent
+    copy = tmp_path / "scaling_claims"
+    shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert specs_mod.engine_fingerprint(copy) == specs_mod.CODE_VERSION
+    (copy / "report.py").write_text((copy / "report.py").read_text() + "\n# not engine code\n")
+    assert specs_mod.engine_fingerprint(copy) == specs_mod.CODE_VERSION
+    (copy / "train.py").write_text((copy / "train.py").read_text().replace("DIVERGENCE_FACTOR = 2.0",
+                                                                          "DIVERGENCE_FACTOR = 3.0"))
+    assert specs_mod.engine_fingerprint(copy) != specs_mod.CODE_VERSION
+    shutil.copy(pkg / "train.py", copy / "train.py")
+    (copy / "models" / "gpt.py").write_text((copy / "models" / "gpt.py").read_text() + "\n")
+    assert specs_mod.engine_fingerprint(copy) != specs_mod.CODE_VERSION

@@ -62,6 +62,22 @@ def test_same_spec_same_numbers_on_cpu():
     assert a.curve == b.curve  # bit-identical, not approximately equal
 
 
+def test_numbers_do_not_depend_on_the_callers_thread_count():
+    """train runs on one CPU thread whatever the caller uses, and gives the caller its count back."""
+    spec = tiny_spec(budget=Budget(steps=12))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = train(spec)
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        one = train(spec)
+    finally:
+        torch.set_num_threads(before)
+    assert two.curve == one.curve and two.final_eval_loss == one.final_eval_loss
+    assert two.env["threads"] == one.env["threads"] == 1
+
+
 def test_seed_changes_numbers():
     spec = tiny_spec(budget=Budget(steps=5))
     assert train(spec).curve != train(spec.replace(seed=1)).curve
