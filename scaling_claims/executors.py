@@ -65,6 +65,9 @@ class Progress:
     Silent until ``after_s`` seconds have passed (short sweeps and cache hits print nothing),
     then at most one line every ``every_s`` seconds, plus a final line. On a terminal the line
     is rewritten in place; elsewhere (CI logs, pytest capture) each update is a new line.
+    ``show=False`` prints nothing. ``sink``, when given, receives :meth:`state` after every
+    update and at close (the pytest plugin writes it to a file that the controller reads, since
+    pytest captures a test's output and xdist workers have no terminal).
     """
 
     def __init__(
@@ -76,25 +79,39 @@ class Progress:
         after_s: float = 5.0,
         every_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        show: bool = True,
+        sink: Callable[[dict], None] | None = None,
     ) -> None:
         self.total, self.desc, self.done, self.trained = total, desc, 0, 0
         self.stream = stream if stream is not None else sys.stderr
         self.after_s, self.every_s, self.clock = after_s, every_s, clock
+        self.show, self.sink = show, sink
         self.start = clock()
+        self.started_at = time.time()
         self._last_shown: float | None = None
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._emit(finished=False)
+
+    def state(self, finished: bool = False) -> dict:
+        """What a progress display needs: desc, done, total, trained, cached, start time (epoch
+        seconds), elapsed and ETA (seconds; None when unknown), finished."""
+        elapsed = self.clock() - self.start
+        eta = elapsed / self.done * (self.total - self.done) if 0 < self.done < self.total else None
+        return {"desc": self.desc, "done": self.done, "total": self.total, "trained": self.trained,
+                "cached": self.done - self.trained, "started_at": self.started_at, "elapsed": elapsed, "eta": eta,
+                "finished": finished}
 
     def line(self) -> str:
-        elapsed = self.clock() - self.start
-        text = f"{self.desc}: {self.done}/{self.total} runs, {elapsed:.0f}s elapsed"
-        if 0 < self.done < self.total:
-            eta = elapsed / self.done * (self.total - self.done)
-            text += f", ETA {eta:.0f}s"
+        st = self.state()
+        text = f"{self.desc}: {self.done}/{self.total} runs, {st['elapsed']:.0f}s elapsed"
+        if st["eta"] is not None:
+            text += f", ETA {st['eta']:.0f}s"
         return text
 
     def update(self, n: int = 1, trained: bool = True) -> None:
         self.done += n
         self.trained += n if trained else 0
+        self._emit(finished=False)
         now = self.clock()
         if now - self.start < self.after_s:
             return
@@ -105,15 +122,25 @@ class Progress:
 
     def close(self) -> None:
         """Print the final line if anything was shown before (a sweep that got long)."""
+        self._emit(finished=True)
         if self._last_shown is not None and self.done == self.total:
             return  # the final state is already on screen
         if self._last_shown is not None or self.clock() - self.start >= self.after_s:
             self._show()
-        if self._tty and self._last_shown is not None:
+        if self.show and self._tty and self._last_shown is not None:
             self.stream.write("\n")
             self.stream.flush()
 
+    def _emit(self, finished: bool) -> None:
+        if self.sink is not None:
+            try:
+                self.sink(self.state(finished))
+            except OSError:  # a display must never break a sweep
+                pass
+
     def _show(self) -> None:
+        if not self.show:
+            return
         if self._tty:
             self.stream.write("\r" + self.line() + "\x1b[K")
         else:

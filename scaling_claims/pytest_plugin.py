@@ -19,6 +19,10 @@ Options (``pytest --help``, group "scaling-claims"):
 ``--cache-dir PATH``             run cache (else $SCALING_CLAIMS_CACHE, else
                                  ~/.cache/scaling-claims)
 ``--refresh``                    retrain every spec whose record predates this session
+``--progress-every SECONDS``     live sweep progress lines (runs done / total, from the cache,
+                                 ETA) from the process that owns the terminal, also under
+                                 ``-n 2`` (default 5 s on a terminal, 30 s otherwise; 0 turns
+                                 them off); see ``scaling_claims.live``
 
 Fixtures (all session-scoped, so module- and session-scoped fixtures may use them too):
 
@@ -43,11 +47,17 @@ so a run one worker made during this session is not retrained by another.
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
+import shutil
+import sys
+import tempfile
 import time
 from typing import Sequence
 
 import pytest
 
+from . import live
 from .cache import RunCache, TrainFn
 from .executors import EXECUTOR_NAMES, make_executor, single_thread_torch
 from .specs import DEVICES, RunResult, RunSpec
@@ -55,6 +65,7 @@ from .sweep import results_frame, run_sweep
 
 DEVICE_CHOICES = ("auto",) + DEVICES
 _START_KEY = "scaling_claims_session_start"
+_PROGRESS_KEY = "scaling_claims_progress_dir"
 
 
 def _positive_float(text: str) -> float:
@@ -64,6 +75,16 @@ def _positive_float(text: str) -> float:
         value = float("nan")
     if not (0 < value < float("inf")):
         raise argparse.ArgumentTypeError(f"--budget must be a positive finite number, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 <= value < float("inf")):
+        raise argparse.ArgumentTypeError(f"--progress-every must be a number of seconds >= 0, got {text!r}")
     return value
 
 
@@ -92,6 +113,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run cache directory (else $SCALING_CLAIMS_CACHE, else ~/.cache/scaling-claims)")
     group.addoption("--refresh", action="store_true", default=False,
                     help="retrain specs whose cached record predates this session")
+    group.addoption("--progress-every", type=_non_negative_float, default=None, metavar="SECONDS",
+                    help="live sweep progress lines every SECONDS (default 5 on a terminal, 30 otherwise; 0: off)")
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:
@@ -99,17 +122,44 @@ def _is_xdist_worker(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config._sc_display = None  # type: ignore[attr-defined]
     if _is_xdist_worker(config):
         start = config.workerinput.get(_START_KEY)  # type: ignore[attr-defined]
         config._sc_session_start = float(start) if start is not None else time.time()  # type: ignore[attr-defined]
+        config._sc_progress_dir = config.workerinput.get(_PROGRESS_KEY)  # type: ignore[attr-defined]
         single_thread_torch()
-    else:
-        config._sc_session_start = time.time()  # type: ignore[attr-defined]
+        return
+    config._sc_session_start = time.time()  # type: ignore[attr-defined]
+    config._sc_progress_dir = None  # type: ignore[attr-defined]
+    every = config.getoption("progress_every", None)
+    if every is None:
+        every = 5.0 if sys.stderr.isatty() else 30.0
+    if every > 0:
+        # Output capture is suspended while plugins configure, so this duplicate of stderr is
+        # the terminal (or the CI log) itself: lines written to it show while tests run.
+        stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+        config._sc_progress_dir = tempfile.mkdtemp(prefix="scaling-claims-progress-")  # type: ignore[attr-defined]
+        config._sc_display = live.LiveDisplay(config._sc_progress_dir, stream, every)  # type: ignore[attr-defined]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    display = getattr(session.config, "_sc_display", None)
+    if display is not None:
+        display.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    display = getattr(config, "_sc_display", None)
+    if display is not None:
+        display.stop()
+        display.stream.close()
+        shutil.rmtree(config._sc_progress_dir, ignore_errors=True)  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:  # xdist controller: hand our session start to workers
     node.workerinput[_START_KEY] = node.config._sc_session_start
+    node.workerinput[_PROGRESS_KEY] = node.config._sc_progress_dir
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -138,14 +188,21 @@ class Sweeper:
     """The ``sweep`` fixture: runs specs through the session's cache and executor."""
 
     def __init__(self, cache: RunCache, executor, budget_scale: float, refresh_since: float | None,
-                 train_fn: TrainFn | None = None) -> None:
+                 train_fn: TrainFn | None = None, progress_dir: str | None = None) -> None:
         self.cache, self.executor, self.budget_scale = cache, executor, budget_scale
         self.refresh_since, self.train_fn = refresh_since, train_fn
+        self.progress_dir = progress_dir
+        self._count = itertools.count()
 
     def results(self, specs: Sequence[RunSpec], desc: str = "sweep") -> list[RunResult]:
         """RunResults for ``specs`` in the order given (training whatever is not cached)."""
+        sink = None
+        if self.progress_dir is not None and os.path.isdir(self.progress_dir):
+            sink = live.file_sink(self.progress_dir, f"{os.getpid()}-{next(self._count)}")
+        # With the live display on, the sweep's own stderr lines would only be captured.
         return run_sweep(specs, self.cache, self.executor, refresh=self.refresh_since is not None,
-                         refresh_since=self.refresh_since, train_fn=self.train_fn, desc=desc)
+                         refresh_since=self.refresh_since, train_fn=self.train_fn, desc=desc,
+                         progress=sink is None, progress_sink=sink)
 
     def __call__(self, specs: Sequence[RunSpec], desc: str = "sweep"):
         """A pandas DataFrame with one row per spec (see ``results_frame``)."""
@@ -182,4 +239,5 @@ def sweep_executor(pytestconfig: pytest.Config, device: str):
 @pytest.fixture(scope="session")
 def sweep(pytestconfig: pytest.Config, run_cache: RunCache, sweep_executor, budget_scale: float) -> Sweeper:
     since = pytestconfig._sc_session_start if pytestconfig.getoption("refresh") else None  # type: ignore[attr-defined]
-    return Sweeper(run_cache, sweep_executor, budget_scale, since)
+    return Sweeper(run_cache, sweep_executor, budget_scale, since,
+                   progress_dir=getattr(pytestconfig, "_sc_progress_dir", None))

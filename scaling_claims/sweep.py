@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
@@ -45,6 +45,7 @@ def run_sweep(
     refresh_since: float | None = None,
     desc: str = "sweep",
     progress: bool = True,
+    progress_sink: Callable[[dict], None] | None = None,
 ) -> list[RunResult]:
     """Fill the cache for ``specs`` and return their RunResults in the order given.
 
@@ -52,7 +53,9 @@ def run_sweep(
     moment this call started), i.e. ignores the cache but still shares runs made since then.
     ``train_fn`` defaults to ``scaling_claims.train.train``. Failed runs come back with
     ``status == "failed"`` and their reason; filter on ``RunResult.ok``. Duplicated specs are
-    trained once and returned at each position.
+    trained once and returned at each position. ``progress``: print runs done / total and the
+    ETA on stderr (``executors.Progress``); ``progress_sink``: a callable that receives the same
+    state as a dict after every run (the pytest plugin's live display reads it).
     """
     specs = list(specs)
     uniq = unique_specs(specs)
@@ -61,7 +64,7 @@ def run_sweep(
         refresh_since = time.time()
     since = refresh_since if refresh else None
 
-    prog = Progress(len(uniq), desc) if progress else None
+    prog = Progress(len(uniq), desc, show=progress, sink=progress_sink) if (progress or progress_sink) else None
     # pass 1: take what nobody else holds; pass 2: wait for (or take over) the rest
     outcome = executor.run(uniq, cache, train_fn, refresh_since=since, blocking=False, progress=prog)
     busy = [s for s in uniq if outcome.get(s.key()) == "busy"]

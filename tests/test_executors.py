@@ -167,3 +167,22 @@ def test_estimated_cost_orders_runs_by_training_flops():
     mlp = RunSpec(model=ModelSpec(arch="mlp", d_in=4, hidden=(8,), d_out=2), data=DataSpec.make("zipf_features"),
                   budget=Budget(steps=10))
     assert estimated_cost(mlp) == 10 * mlp.optim.batch_size * 6 * (4 * 8 + 8 * 2)
+
+
+def test_progress_hands_its_state_to_a_sink_and_can_stay_silent():
+    import io
+
+    from scaling_claims.executors import Progress
+
+    states, out, t = [], io.StringIO(), [0.0]
+    p = Progress(3, "demo", out, after_s=0.0, every_s=0.0, clock=lambda: t[0], show=False, sink=states.append)
+    t[0] = 2.0
+    p.update(trained=False)
+    p.update()
+    t[0] = 4.0
+    p.update()
+    p.close()
+    assert out.getvalue() == ""  # show=False: nothing printed
+    assert [s["done"] for s in states] == [0, 1, 2, 3, 3]
+    assert states[2]["cached"] == 1 and states[2]["trained"] == 1 and states[2]["eta"] == pytest.approx(1.0)
+    assert states[-1]["finished"] and not states[-2]["finished"]

@@ -181,3 +181,68 @@ def test_unavailable_device_is_a_usage_error(pytester, env):
     result = pytester.runpytest_subprocess("--device", "cuda")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*--device cuda*not available*"])
+
+
+SLOW_SWEEP = """
+from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunSpec
+
+def test_slow_sweep(sweep):
+    specs = [RunSpec(model=ModelSpec(n_layer=1, d_model=8 * (i + 1), n_head=2, ctx=16),
+                     data=DataSpec.make("copy", length=4), budget=Budget(steps=5)) for i in range(8)]
+    assert (sweep(specs, desc="slow toy sweep").status == "ok").all()
+"""
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
+def test_live_progress_reaches_the_terminal(pytester, env, monkeypatch, xdist):
+    """While a test trains, the process that owns the terminal prints sweep lines: from a pool
+    (no -n) and from xdist workers (-n 2), whose own output pytest would swallow."""
+    monkeypatch.setenv("FAKE_TRAIN_DELAY", "0.3")
+    pytester.makepyfile(test_slow=SLOW_SWEEP)
+    args = ["--progress-every", "0.3", "--executor", "inprocess"] + (["-n", "2"] if xdist else [])
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str() + result.stderr.str()
+    assert "[sweeps] slow toy sweep:" in out, out
+    assert "8/8 runs" in out and "done in" in out  # the final line
+    # a warm cache is quiet: every run is read back within the display's interval
+    again = pytester.runpytest_subprocess("--progress-every", "5", *(["-n", "2"] if xdist else []))
+    again.assert_outcomes(passed=1)
+    assert "[sweeps]" not in again.stdout.str() + again.stderr.str()
+
+
+def test_progress_can_be_turned_off(pytester, env, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_DELAY", "0.2")
+    pytester.makepyfile(test_slow=SLOW_SWEEP)
+    result = pytester.runpytest_subprocess("--progress-every", "0", "--executor", "inprocess")
+    result.assert_outcomes(passed=1)
+    assert "[sweeps]" not in result.stdout.str() + result.stderr.str()
+
+
+def test_live_display_merges_workers_and_paces_its_lines(tmp_path):
+    """Two processes sharing one sweep: the furthest view is shown; nothing before `every`
+    seconds; a line at most every `every` seconds while it changes; one final line."""
+    import io
+
+    from scaling_claims import live
+
+    now = [1000.0]
+    out = io.StringIO()
+    display = live.LiveDisplay(tmp_path, out, every=5.0, clock=lambda: now[0])
+    a, b = live.file_sink(tmp_path, "a"), live.file_sink(tmp_path, "b")
+    state = {"desc": "isoflop", "total": 10, "trained": 0, "cached": 0, "elapsed": 0.0, "eta": None,
+             "finished": False, "started_at": 1000.0}
+    a({**state, "done": 1}), b({**state, "done": 3, "trained": 2, "cached": 1, "started_at": 999.0})
+    assert display.poll() == [] and out.getvalue() == ""  # not yet 5 s old: a warm cache stays quiet
+    now[0] = 1006.0
+    assert display.poll() == ["isoflop: 3/10 runs (1 from the cache), 7s, ETA 16s"]
+    now[0] = 1008.0
+    b({**state, "done": 4, "started_at": 999.0})
+    assert display.poll() == []  # changed, but within 5 s of the last line
+    now[0] = 1012.0
+    assert display.poll() == ["isoflop: 4/10 runs, 13s, ETA 20s"]
+    a({**state, "done": 10, "finished": True})
+    now[0] = 1013.0
+    assert display.poll() == ["isoflop: 10/10 runs, done in 14s"]
+    assert display.poll() == []  # once
+    assert out.getvalue().count("[sweeps]") == 3
