@@ -30,7 +30,7 @@ from typing import Callable, Protocol, Sequence, TextIO
 from .cache import RunCache, TrainFn
 from .specs import RunSpec
 
-EXECUTOR_NAMES = ("auto", "inprocess", "pool")
+EXECUTOR_NAMES = ("auto", "inprocess", "pool", "ray")
 
 
 def usable_cores() -> int:
@@ -329,11 +329,14 @@ class PoolExecutor:
             pass
 
 
-def make_executor(name: str = "auto", workers: int | None = None, device: str = "cpu", in_worker: bool = False):
+def make_executor(name: str = "auto", workers: int | None = None, device: str = "cpu", in_worker: bool = False,
+                  ray_address: str | None = None):
     """Build an executor by name.
 
     "auto": in-process under a pytest-xdist worker (xdist already runs one process per core),
     on GPUs (one device, one process), or with a single core; otherwise a process pool.
+    "ray": ``scaling_claims.ray_executor.RayExecutor`` on the cluster at ``ray_address`` (else
+    ``$RAY_ADDRESS``, else a local Ray instance with ``workers`` CPUs).
     """
     if name not in EXECUTOR_NAMES:
         raise ValueError(f"executor must be one of {EXECUTOR_NAMES}, got {name!r}")
@@ -342,4 +345,8 @@ def make_executor(name: str = "auto", workers: int | None = None, device: str = 
     if name == "auto":
         cores = workers or usable_cores()
         name = "inprocess" if (in_worker or device != "cpu" or cores < 2) else "pool"
+    if name == "ray":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor(address=ray_address, num_cpus=workers)
     return InProcessExecutor() if name == "inprocess" else PoolExecutor(workers)

@@ -13,8 +13,11 @@ Options (``pytest --help``, group "scaling-claims"):
 ``--device auto|cpu|cuda|mps``   where runs train (auto: MPS, then CUDA, then CPU)
 ``--budget FLOAT``               scale factor for sweep sizes (default 1.0); claims multiply
                                  their step/token counts or number of points by it
-``--executor auto|inprocess|pool``  how missing runs are trained (auto: a process pool on a
-                                 multi-core CPU, in-process under xdist workers and on GPUs)
+``--executor auto|inprocess|pool|ray``  how missing runs are trained (auto: a process pool on
+                                 a multi-core CPU, in-process under xdist workers and on GPUs;
+                                 ray: Ray tasks, see ``scaling_claims.ray_executor``)
+``--ray-address ADDRESS``        the Ray cluster for ``--executor ray`` (else $RAY_ADDRESS,
+                                 else a local Ray instance)
 ``--workers N``                  pool size (default: usable cores)
 ``--cache-dir PATH``             run cache (else $SCALING_CLAIMS_CACHE, else
                                  ~/.cache/scaling-claims)
@@ -106,7 +109,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="scale factor for sweep sizes (default 1.0)")
     group.addoption("--executor", choices=EXECUTOR_NAMES, default="auto",
                     help="how missing runs are trained (auto: pool on multi-core CPU, in-process "
-                         "under xdist workers and on GPUs)")
+                         "under xdist workers and on GPUs; ray: tasks on a Ray cluster)")
+    group.addoption("--ray-address", default=None, metavar="ADDRESS",
+                    help="Ray cluster for --executor ray (else $RAY_ADDRESS, else a local instance)")
     group.addoption("--workers", type=_positive_int, default=None, metavar="N",
                     help="process-pool size (default: usable cores)")
     group.addoption("--cache-dir", default=None, metavar="PATH", dest="sc_cache_dir",
@@ -134,12 +139,21 @@ def pytest_configure(config: pytest.Config) -> None:
     every = config.getoption("progress_every", None)
     if every is None:
         every = 5.0 if sys.stderr.isatty() else 30.0
-    if every > 0:
-        # Output capture is suspended while plugins configure, so this duplicate of stderr is
-        # the terminal (or the CI log) itself: lines written to it show while tests run.
-        stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    stream = _terminal_stream() if every > 0 else None
+    if stream is not None:
         config._sc_progress_dir = tempfile.mkdtemp(prefix="scaling-claims-progress-")  # type: ignore[attr-defined]
         config._sc_display = live.LiveDisplay(config._sc_progress_dir, stream, every)  # type: ignore[attr-defined]
+
+
+def _terminal_stream():
+    """A duplicate of stderr's file descriptor (None when stderr has none, e.g. inside another
+    pytest run). Output capture is suspended while plugins configure, so this is the terminal
+    (or the CI log) itself: lines written to it show while tests run."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return os.fdopen(os.dup(fd), "w", buffering=1)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -230,8 +244,16 @@ def run_cache(pytestconfig: pytest.Config) -> RunCache:
 
 @pytest.fixture(scope="session")
 def sweep_executor(pytestconfig: pytest.Config, device: str):
-    executor = make_executor(pytestconfig.getoption("executor"), pytestconfig.getoption("workers"),
-                             device=device, in_worker=_is_xdist_worker(pytestconfig))
+    if (pytestconfig.getoption("executor") == "ray" and _is_xdist_worker(pytestconfig)
+            and not (pytestconfig.getoption("ray_address") or os.environ.get("RAY_ADDRESS"))):
+        raise pytest.UsageError("--executor ray with -n: give --ray-address (each xdist worker connects to the "
+                                "cluster as a driver), or run without -n (one driver, a local Ray instance)")
+    try:
+        executor = make_executor(pytestconfig.getoption("executor"), pytestconfig.getoption("workers"),
+                                 device=device, in_worker=_is_xdist_worker(pytestconfig),
+                                 ray_address=pytestconfig.getoption("ray_address"))
+    except ValueError as err:
+        raise pytest.UsageError(f"--executor {pytestconfig.getoption('executor')}: {err}") from None
     yield executor
     executor.close()
 

@@ -90,3 +90,24 @@ def always_dies_train(spec: RunSpec) -> RunResult:
     if spec.seed == 13:
         os._exit(137)
     return fake_train(spec)
+
+
+def killed_once_train(spec: RunSpec) -> RunResult:
+    """The first attempt at a spec SIGKILLs its own worker process (a marker file in
+    ``$KILL_MARKER_DIR`` remembers it); the retry trains normally (``fake_train``)."""
+    import signal
+    from pathlib import Path
+
+    marker = Path(os.environ["KILL_MARKER_DIR"]) / spec.key()
+    if not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return fake_train(spec)
+
+
+def always_killed_train(spec: RunSpec) -> RunResult:
+    """Every attempt SIGKILLs its worker: retries cannot help."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("unreachable")

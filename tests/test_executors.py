@@ -87,7 +87,7 @@ def test_make_executor_choices():
     assert make_executor("auto", workers=1).name == "inprocess"
     assert make_executor("auto").name == ("pool" if usable_cores() > 1 else "inprocess")
     with pytest.raises(ValueError, match="executor must be one of"):
-        make_executor("ray")
+        make_executor("nope")
     with pytest.raises(ValueError, match="workers"):
         make_executor("pool", workers=0)
 

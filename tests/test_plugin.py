@@ -105,7 +105,7 @@ def test_cache_dir_defaults_to_the_environment_variable(pytester, env):
                                             (["--budget", "x"], "--budget must be a positive"),
                                             (["--workers", "0"], "--workers must be an integer >= 1"),
                                             (["--device", "tpu"], "invalid choice"),
-                                            (["--executor", "ray"], "invalid choice")])
+                                            (["--executor", "nope"], "invalid choice")])
 def test_bad_options_are_usage_errors(pytester, env, args, message):
     pytester.makepyfile("def test_x():\n    pass\n")
     result = pytester.runpytest_inprocess(*args)
@@ -246,3 +246,16 @@ def test_live_display_merges_workers_and_paces_its_lines(tmp_path):
     assert display.poll() == ["isoflop: 10/10 runs, done in 14s"]
     assert display.poll() == []  # once
     assert out.getvalue().count("[sweeps]") == 3
+
+
+def test_executor_ray_from_the_command_line(pytester, env):
+    """--executor ray: a local Ray instance trains the sweep and the driver fills the cache;
+    with -n and no cluster address it is a usage error (each worker would start its own)."""
+    pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[ray]'")
+    pytester.makepyfile(test_shared=SHARED_SWEEP)
+    result = pytester.runpytest_subprocess("-p", "no:xdist", "--executor", "ray", "--workers", "2")
+    result.assert_outcomes(passed=2)
+    assert sorted(trained(env)) == sorted(set(trained(env))) and len(trained(env)) == 6
+    assert len(list((env / "env-cache" / "runs").glob("*.json"))) == 6
+    bad = pytester.runpytest_subprocess("-n", "2", "--executor", "ray")
+    assert bad.ret != 0 and "--ray-address" in bad.stdout.str() + bad.stderr.str()
