@@ -75,6 +75,18 @@ def failed_result(spec: RunSpec, reason: str, wall_time_s: float = 0.0) -> RunRe
     )
 
 
+def train_or_fail(spec: RunSpec, train_fn: TrainFn | None = None) -> RunResult:
+    """``train_fn(spec)`` (default the real trainer); a trainer that raises gives a ``failed``
+    result carrying the exception instead: one broken run must not stop a sweep."""
+    train = train_fn or _default_train
+    start = time.perf_counter()
+    try:
+        return train(spec)
+    except Exception as err:
+        tb = traceback.format_exception_only(type(err), err)[-1].strip()
+        return failed_result(spec, f"exception: {tb}", time.perf_counter() - start)
+
+
 def _json_default(value: object) -> object:
     # numpy scalars and arrays, tuples inside metrics: written as plain JSON numbers / lists
     if hasattr(value, "tolist"):
@@ -221,6 +233,27 @@ class RunCache:
         return CacheRecord(key, record["created_at"], record["created_pid"], record["host"], stored)
 
     # -- the executor's operation ----------------------------------------------------------
+    def claim(self, key: str, *, refresh_since: float | None = None,
+              blocking: bool = True) -> tuple[str, RunResult | None, filelock.FileLock | None]:
+        """Take the right to train ``key``: ``("cached", result, None)`` when a record is there
+        (checked again under the lock, so a run finished by someone else while we waited is
+        reused), ``("busy", None, None)`` when ``blocking=False`` and another process holds the
+        key, else ``("claimed", None, lock)`` with the key's lock held: the caller trains, puts
+        the result and releases the lock."""
+        hit = self.get(key, refresh_since)
+        if hit is not None:
+            return "cached", hit, None
+        lock = self.lock(key)
+        try:
+            lock.acquire(timeout=-1 if blocking else 0)
+        except filelock.Timeout:
+            return "busy", None, None
+        hit = self.get(key, refresh_since)
+        if hit is not None:
+            lock.release()
+            return "cached", hit, None
+        return "claimed", None, lock
+
     def ensure(
         self,
         spec: RunSpec,
@@ -237,25 +270,11 @@ class RunCache:
         A trainer that raises yields a recorded ``failed`` result carrying the exception.
         """
         key = spec.key()
-        hit = self.get(key, refresh_since)
-        if hit is not None:
-            return "cached", hit
-        lock = self.lock(key)
+        how, hit, lock = self.claim(key, refresh_since=refresh_since, blocking=blocking)
+        if lock is None:
+            return how, hit
         try:
-            lock.acquire(timeout=-1 if blocking else 0)
-        except filelock.Timeout:
-            return "busy", None
-        try:
-            hit = self.get(key, refresh_since)
-            if hit is not None:
-                return "cached", hit
-            train = train_fn or _default_train
-            start = time.perf_counter()
-            try:
-                result = train(spec)
-            except Exception as err:  # recorded, not raised: one broken run must not stop a sweep
-                tb = traceback.format_exception_only(type(err), err)[-1].strip()
-                result = failed_result(spec, f"exception: {tb}", time.perf_counter() - start)
+            result = train_or_fail(spec, train_fn)
             if not isinstance(result, RunResult):
                 raise TypeError(f"train_fn must return a RunResult, got {type(result).__name__}")
             if result.key != key:

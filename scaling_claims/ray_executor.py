@@ -20,11 +20,11 @@ version (``pip install -e .`` on each node, or a Ray ``runtime_env``); see docs/
 from __future__ import annotations
 
 import os
-import time
-import traceback
 from typing import Sequence
 
-from .cache import RunCache, TrainFn, failed_result
+import filelock
+
+from .cache import RunCache, TrainFn, failed_result, train_or_fail
 from .executors import Progress, estimated_cost
 from .specs import RunResult, RunSpec
 
@@ -34,16 +34,7 @@ def _train_remote(spec_dict: dict, train_fn: TrainFn | None) -> dict:
     from .executors import single_thread_torch
 
     single_thread_torch()
-    spec = RunSpec.from_dict(spec_dict)
-    start = time.perf_counter()
-    try:
-        if train_fn is None:
-            from .train import train as train_fn  # noqa: PLC0415 (imported on the worker)
-        result = train_fn(spec)
-    except Exception as err:  # recorded, not raised, as RunCache.ensure does
-        tb = traceback.format_exception_only(type(err), err)[-1].strip()
-        result = failed_result(spec, f"exception: {tb}", time.perf_counter() - start)
-    return result.to_dict()
+    return train_or_fail(RunSpec.from_dict(spec_dict), train_fn).to_dict()
 
 
 class RayExecutor:
@@ -77,31 +68,18 @@ class RayExecutor:
         blocking: bool = True,
         progress: Progress | None = None,
     ) -> dict[str, str]:
-        import filelock
-
         outcome: dict[str, str] = {}
         held: dict[str, tuple[RunSpec, filelock.FileLock]] = {}
         try:
             for spec in specs:
                 key = spec.key()
-                if cache.get(key, refresh_since) is not None:
-                    outcome[key] = "cached"
-                    if progress is not None:
-                        progress.update(trained=False)
+                how, _, lock = cache.claim(key, refresh_since=refresh_since, blocking=blocking)
+                if lock is not None:
+                    held[key] = (spec, lock)
                     continue
-                lock = cache.lock(key)
-                try:
-                    lock.acquire(timeout=-1 if blocking else 0)
-                except filelock.Timeout:
-                    outcome[key] = "busy"
-                    continue
-                if cache.get(key, refresh_since) is not None:  # finished while we waited
-                    lock.release()
-                    outcome[key] = "cached"
-                    if progress is not None:
-                        progress.update(trained=False)
-                    continue
-                held[key] = (spec, lock)
+                outcome[key] = how
+                if progress is not None and how == "cached":
+                    progress.update(trained=False)
             refs = {}
             for key, (spec, _) in sorted(held.items(), key=lambda kv: estimated_cost(kv[1][0]), reverse=True):
                 options = {"num_cpus": 1, "max_retries": self.retries}

@@ -227,3 +227,15 @@ def test_the_code_salt_follows_the_engine_sources(tmp_path):
     shutil.copy(pkg / "train.py", copy / "train.py")
     (copy / "models" / "gpt.py").write_text((copy / "models" / "gpt.py").read_text() + "\n")
     assert specs_mod.engine_fingerprint(copy) != specs_mod.CODE_VERSION
+
+
+def test_claim_gives_cached_busy_or_the_held_lock(tmp_path):
+    cache = RunCache(tmp_path)
+    s = spec()
+    how, hit, lock = cache.claim(s.key())
+    assert (how, hit) == ("claimed", None) and lock.is_locked
+    assert cache.claim(s.key(), blocking=False) == ("busy", None, None)  # another claimant is refused
+    cache.put(fake_train(s))
+    lock.release()
+    how, hit, lock = cache.claim(s.key())
+    assert how == "cached" and hit.key == s.key() and lock is None
