@@ -32,6 +32,8 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import optimize
 
+from .fit.chinchilla import optimal_allocation
+
 _PARAMS = ("E", "A", "B", "alpha", "beta")
 
 
@@ -126,14 +128,10 @@ def _loss(p: np.ndarray, N: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 
 def _optimum(p: np.ndarray, C: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
-    """Minimise E + A N^-alpha + B D^-beta subject to k N D = C: N_opt = G (C/k)^(beta/(alpha+beta)),
-    G = (alpha A / (beta B))^(1/(alpha+beta))."""
-    _, A, B, alpha, beta = p
+    """Minimise E + A N^-alpha + B D^-beta subject to k N D = C (``fit.chinchilla``'s closed form)."""
     if np.any(~np.isfinite(C)) or np.any(C <= 0):
         raise ValueError(f"a compute budget must be finite and > 0, got {np.atleast_1d(C).tolist()}")
-    G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
-    N = G * (C / k) ** (beta / (alpha + beta))
-    return N, C / (k * N)
+    return optimal_allocation(p, C, k)
 
 
 # ----------------------------------------------------------------------------- published fits
@@ -443,8 +441,8 @@ class Ladder:
 
 def optimal_tokens(law: Law, N: float) -> float:
     """D such that N is the compute-optimal size for the budget k N D."""
-    # N_opt(C) = G (C/k)^a  =>  C = k (N / G)^(1/a);  D = C / (k N)
-    G = (law.alpha * law.A / (law.beta * law.B)) ** (1.0 / (law.alpha + law.beta))
+    # N_opt(C) = G (C/k)^a, so G = N_opt(k); then C = k (N / G)^(1/a) and D = C / (k N)
+    G = float(law.optimum(np.array([law.flops_per_token]))[0][0])
     return (N / G) ** (1.0 / law.a) / N
 
 

@@ -6,7 +6,7 @@ and ``to_dict()``; bad input raises ``ValueError`` naming the problem. See docs/
 """
 
 from ._result import FitResult
-from .chinchilla import ChinchillaBootstrap, ChinchillaFit, chinchilla_loss, fit_chinchilla
+from .chinchilla import ChinchillaBootstrap, ChinchillaFit, chinchilla_loss, fit_chinchilla, optimal_allocation
 from .extrapolation import (Extrapolation, ExtrapolationCheck, Rollout, extrapolate, leave_largest_out, leave_one_out,
                             rollout, trust_grade)
 from .forms import best_of_n_kl, fit_coverage_law, fit_gao, fit_learning_curve, fit_logistic, fit_saturating
@@ -15,7 +15,8 @@ from .power_law import fit_power_law
 
 __all__ = [
     "FitResult", "ChinchillaFit", "ChinchillaBootstrap", "IsoFLOPFit", "Extrapolation", "ExtrapolationCheck",
-    "fit_power_law", "fit_chinchilla", "chinchilla_loss", "fit_isoflop_approach1", "fit_isoflop_approach2",
+    "fit_power_law", "fit_chinchilla", "chinchilla_loss", "optimal_allocation", "fit_isoflop_approach1",
+    "fit_isoflop_approach2",
     "fit_logistic", "fit_coverage_law", "fit_saturating", "fit_gao", "best_of_n_kl", "fit_learning_curve",
     "leave_one_out", "leave_largest_out", "extrapolate", "trust_grade", "rollout", "Rollout",
 ]

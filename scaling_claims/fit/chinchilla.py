@@ -487,6 +487,14 @@ class ChinchillaFit(FitResult):
         return ChinchillaBootstrap(samples, budgets, self.flops_per_token_factor, level, requested=n, seed=seed)
 
 
+def optimal_allocation(params, C, k: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
+    """(N_opt, D_opt) minimising ``E + A/N**alpha + B/D**beta`` subject to ``k N D = C``, for
+    ``params = (E, A, B, alpha, beta)`` (A, B, alpha, beta > 0): the closed form of
+    :meth:`ChinchillaFit.compute_optimal`, for a law given by its numbers (e.g. a published one)."""
+    _, A, B, alpha, beta = (float(v) for v in params)
+    return _compute_optimal(np.array([0.0, math.log(A), math.log(B), alpha, beta]), np.asarray(C, dtype=float), k)
+
+
 def _compute_optimal(theta: np.ndarray, C: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
     e, a_, b_, alpha, beta = theta
     # log G = (log(alpha) + a - log(beta) - b) / (alpha + beta)
