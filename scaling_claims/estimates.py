@@ -220,6 +220,10 @@ class Bootstrap:
     n_boot: int
     units: str
 
+    @property
+    def method(self) -> str:
+        return f"percentile bootstrap over {self.units} ({self.n_boot} resamples)"
+
     def estimate(self, value: Any, index: Any = None, level: float = 0.95, what: str = "",
                  max_failure_share: float = 0.05) -> Estimate:
         """A percentile interval for the statistic (or its component ``index``), widened where
@@ -227,16 +231,25 @@ class Bootstrap:
         statistic can miss it). More than ``max_failure_share`` failed resamples is a problem:
         the interval would describe only the resamples where the statistic exists."""
         s = self.samples if index is None else self.samples[(slice(None),) + np.index_exp[index]]
-        s = np.asarray(s, dtype=float).ravel()
-        s = s[np.isfinite(s)]
-        v = _f(value, "value")
-        method = f"percentile bootstrap over {self.units} ({self.n_boot} resamples)" + (f"; {what}" if what else "")
-        failed = self.n_boot - s.size
-        if failed > max_failure_share * self.n_boot:
-            return Estimate(v, math.nan, math.nan, level, method,
-                            f"the statistic failed on {failed} of {self.n_boot} resamples")
-        lo, hi = np.percentile(s, [50 * (1 - level), 50 * (1 + level)])
-        return Estimate.interval(v, min(lo, v), max(hi, v), level, method)
+        return _percentile_estimate(s, self.n_boot, value, level, _joined(self.method, what), max_failure_share)
+
+
+def _joined(method: str, what: str) -> str:
+    return "; ".join(part for part in (method, what) if part)
+
+
+def _percentile_estimate(samples: Any, n_boot: int, value: Any, level: float, method: str,
+                         max_failure_share: float) -> Estimate:
+    """:meth:`Bootstrap.estimate` on the values ``samples`` of ``n_boot`` resamples (non-finite
+    values and missing resamples count as failed)."""
+    s = np.asarray(samples, dtype=float).ravel()
+    s = s[np.isfinite(s)]
+    v = _f(value, "value")
+    failed = n_boot - s.size
+    if failed > max_failure_share * n_boot:
+        return Estimate(v, math.nan, math.nan, level, method, f"the statistic failed on {failed} of {n_boot} resamples")
+    lo, hi = np.percentile(s, [50 * (1 - level), 50 * (1 + level)])
+    return Estimate.interval(v, min(lo, v), max(hi, v), level, method)
 
 
 def bootstrap(stat: Callable[..., Any], sizes: int | Sequence[int], n_boot: int = 1000, seed: int = 0,
@@ -320,8 +333,7 @@ class Curve:
     @classmethod
     def from_bootstrap(cls, x: Any, y: Any, boot: Bootstrap, level: float = 0.95) -> "Curve":
         """``boot.samples`` must be (accepted resamples, len(x)): the curve recomputed per resample."""
-        return cls(np.asarray(x, float), np.asarray(y, float), boot.samples, level,
-                   f"percentile bootstrap over {boot.units} ({boot.n_boot} resamples)", boot.failures)
+        return cls(np.asarray(x, float), np.asarray(y, float), boot.samples, level, boot.method, boot.failures)
 
     @classmethod
     def over_units(cls, x: Any, values: Any, stat: Callable[..., Any] = np.median, n_boot: int = 1000,
@@ -339,10 +351,7 @@ class Curve:
         value = float(fn(self.y))
         if self.samples is None:
             return Estimate.exact(value, f"{self.method[len('exact: '):] or 'closed form'}; {what}")
-        vals = []
         with np.errstate(all="ignore"):
-            for row in self.samples:
-                vals.append(float(fn(row)))
-        n_boot = len(vals) + self.failures
-        boot = Bootstrap(np.array(vals), self.failures, n_boot, self.method.split(" over ", 1)[-1].split(" (")[0])
-        return boot.estimate(value, level=self.level, what=what, max_failure_share=max_failure_share)
+            vals = [float(fn(row)) for row in self.samples]
+        return _percentile_estimate(vals, len(vals) + self.failures, value, self.level, _joined(self.method, what),
+                                    max_failure_share)
