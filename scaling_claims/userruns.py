@@ -13,10 +13,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -202,9 +201,3 @@ def plot_runs(path: str | Path, result: RunsFit) -> Path:
             curves["runs"] = (runs.N, runs.loss, n, law.loss(n, runs.D.to_numpy()[np.argsort(runs.N.to_numpy())]))
         title = "Runs and the fitted law"
     return plots.fit_lines_plot(path, curves, xlabel="parameters N", ylabel="loss", title=title)
-
-
-def format_interval(value: float, ci: Sequence[float] | None, digits: int = 4) -> str:
-    if ci is None or not all(math.isfinite(v) for v in ci):
-        return f"{value:.{digits}g}"
-    return f"{value:.{digits}g} [{ci[0]:.{digits}g}, {ci[1]:.{digits}g}]"
