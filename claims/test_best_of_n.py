@@ -17,6 +17,7 @@ mathematical facts, checked as sanity checks of our code, not counted as evidenc
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 import numpy as np
@@ -98,6 +99,7 @@ def coverage_fit_stats(P, solved):
     return [fit.b, fit.r2, pred - at_n, at_n - cov[-1]]
 
 
+@functools.lru_cache(maxsize=1)  # the coverage-law and coverage-exponent claims share one bootstrap
 def coverage_analysis(seed=0):
     c = coverage_samples(seed)
     P, solved = per_problem_pass(c, COVERAGE_KS), (c > 0).astype(float)
