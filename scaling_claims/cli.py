@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import plan as P
+from .executors import EXECUTOR_NAMES
 
 EXIT_USAGE = 2
 
@@ -251,7 +252,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not isinstance(raw, list) or not raw:
         raise ValueError(f"{args.specs} must hold a JSON list of RunSpecs (as `scaling-claims design --specs` writes)")
     specs = [RunSpec.from_dict(d) for d in raw]
-    executor = make_executor(args.executor, args.workers, device=specs[0].device)
+    executor = make_executor(args.executor, args.workers, device=specs[0].device, ray_address=args.ray_address)
     try:
         results = run_sweep(specs, RunCache(args.cache_dir), executor, desc=Path(args.specs).stem)
     finally:
@@ -371,8 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("specs", help="a JSON list of RunSpecs")
     r.add_argument("--out", default="runs.csv", help="CSV of the finished runs, ready for `fit` (default runs.csv)")
     r.add_argument("--cache-dir", help="run cache (else $SCALING_CLAIMS_CACHE, else ~/.cache/scaling-claims)")
-    r.add_argument("--executor", choices=("auto", "inprocess", "pool"), default="auto")
+    r.add_argument("--executor", choices=EXECUTOR_NAMES, default="auto",
+                   help="how missing runs are trained (default auto: a process pool on CPU; docs/running.md)")
     r.add_argument("--workers", type=int, help="pool size (default: usable cores)")
+    r.add_argument("--ray-address", metavar="ADDRESS",
+                   help="the Ray cluster for --executor ray (else $RAY_ADDRESS, else a local instance)")
     r.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="rebuild report.md from the records of the last pytest run")

@@ -100,3 +100,20 @@ def test_make_executor_builds_it(local_ray):
     ex = make_executor("ray")
     assert isinstance(ex, RayExecutor)
     ex.close()
+
+
+def test_the_run_command_trains_on_ray(local_ray, tmp_path):
+    """``scaling-claims run --executor ray`` writes the CSV the in-process executor writes."""
+    import json
+
+    from scaling_claims import cli
+
+    specs = [RunSpec(model=ModelSpec(n_layer=1, d_model=16, n_head=2, ctx=16), data=DataSpec.make("stdlib"),
+                     optim=OptimSpec(batch_size=4), budget=Budget(steps=6), seed=s) for s in (0, 1)]
+    (tmp_path / "specs.json").write_text(json.dumps([s.to_dict() for s in specs]))
+    for executor in ("inprocess", "ray"):
+        argv = ["run", str(tmp_path / "specs.json"), "--out", str(tmp_path / f"{executor}.csv"),
+                "--cache-dir", str(tmp_path / executor), "--executor", executor]
+        assert cli.main(argv) == 0
+    assert len(RunCache(tmp_path / "ray")) == 2
+    assert (tmp_path / "ray.csv").read_text() == (tmp_path / "inprocess.csv").read_text()
