@@ -75,6 +75,11 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 86400:.3g} days"
 
 
+def _time_line(t: P.TrainingTime, price_per_hour: float | None) -> str:
+    cost = f", cost {t.cost:,.2f} at {price_per_hour:g} per device-hour" if t.cost is not None else ""
+    return f"  {_hours(t.seconds)} wall{cost}"
+
+
 # ----------------------------------------------------------------------------- fit
 def cmd_fit(args: argparse.Namespace) -> int:
     from .userruns import fit_runs, plot_runs, read_runs
@@ -177,8 +182,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if peak is not None:
         t = P.training_time(flops, peak, mfu, args.devices, args.price_per_hour)
         print(f"training time on {args.devices} x {where}:")
-        print(f"  {_hours(t.seconds)} wall" + (f", cost {t.cost:,.2f} at {args.price_per_hour:g} per device-hour"
-                                             if t.cost is not None else ""))
+        print(_time_line(t, args.price_per_hour))
         result["training_time"] = t.to_dict()
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=_json_default))
@@ -195,8 +199,7 @@ def cmd_time(args: argparse.Namespace) -> int:
     t = P.training_time(flops, peak, mfu, args.devices, args.price_per_hour)
     print(f"{args.params:.3g} parameters x {args.tokens:.3g} tokens x {args.flops_per_token:g} = {flops:.3g} FLOPs")
     print(f"on {args.devices} x {where}:")
-    print(f"  {_hours(t.seconds)} wall" + (f", cost {t.cost:,.2f} at {args.price_per_hour:g} per device-hour"
-                                         if t.cost is not None else ""))
+    print(_time_line(t, args.price_per_hour))
     return 0
 
 
