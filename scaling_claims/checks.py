@@ -44,8 +44,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .estimates import Curve, Estimate, as_estimate, difference
-
-CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
+from .records import CONFIRMED, INCONCLUSIVE, REFUTED
 
 
 @dataclass(frozen=True)
