@@ -105,6 +105,13 @@ def _num(value: Any, what: str) -> float:
     return v
 
 
+def _bounds(lo: Any, hi: Any, what: str) -> tuple[float, float]:
+    lo_, hi_ = _num(lo, "lo"), _num(hi, "hi")
+    if lo_ > hi_:
+        raise ValueError(f"{what} must have lo <= hi, got [{lo_}, {hi_}]")
+    return lo_, hi_
+
+
 def _g(v: float) -> str:
     return f"{v:.4g}"
 
@@ -146,9 +153,7 @@ def _positive(name: str, d: Estimate, expected: Any, claim: str, minus: str) -> 
 def within_band(name: str, estimate: Estimate, lo: Any, hi: Any) -> Check:
     """The interval lies inside ``[lo, hi]`` (equivalence with a value, within a justified band)."""
     e = as_estimate(estimate)
-    lo_, hi_ = _num(lo, "lo"), _num(hi, "hi")
-    if lo_ > hi_:
-        raise ValueError(f"band must have lo <= hi, got [{lo_}, {hi_}]")
+    lo_, hi_ = _bounds(lo, hi, "band")
     return _unusable(name, e, [lo_, hi_]) or _band(name, e, lo_, hi_, [lo_, hi_], f"[{_g(lo_)}, {_g(hi_)}]")
 
 
@@ -156,9 +161,7 @@ def outside_band(name: str, estimate: Estimate, lo: Any, hi: Any) -> Check:
     """The interval lies outside ``[lo, hi]`` (a clear difference from a value: the band is the
     margin within which a difference would not matter). Refuted when it lies wholly inside."""
     e = as_estimate(estimate)
-    lo_, hi_ = _num(lo, "lo"), _num(hi, "hi")
-    if lo_ > hi_:
-        raise ValueError(f"band must have lo <= hi, got [{lo_}, {hi_}]")
+    lo_, hi_ = _bounds(lo, hi, "band")
     expected = f"outside [{_g(lo_)}, {_g(hi_)}]"
     if (bad := _unusable(name, e, expected)) is not None:
         return bad
@@ -324,9 +327,7 @@ def interior_maximum(name: str, curve: Curve, drop: float = 0.0) -> Check:
 def argmax_in_window(name: str, curve: Curve, lo: Any, hi: Any) -> Check:
     """The x where the curve is largest lies in ``[lo, hi]`` (its interval over the resamples)."""
     c = _curve(curve)
-    lo_, hi_ = _num(lo, "lo"), _num(hi, "hi")
-    if lo_ > hi_:
-        raise ValueError(f"window must have lo <= hi, got [{lo_}, {hi_}]")
+    lo_, hi_ = _bounds(lo, hi, "window")
     where = c.statistic(lambda y: c.x[int(np.argmax(y))], "x of the maximum")
     return _unusable(name, where, [lo_, hi_]) or _band(name, where, lo_, hi_, [lo_, hi_], f"[{_g(lo_)}, {_g(hi_)}]")
 
