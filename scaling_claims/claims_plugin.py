@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+import itertools
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -126,15 +127,9 @@ def _declare(item: pytest.Item) -> _Declaration | None:
     # closest node first; on one node, later marks (a pytest.param's) override earlier ones
     fields: dict[str, Any] = {}
     claim_id = None
-    by_node: dict[int, list] = {}
-    order = []
-    for node, mark in found:
-        if id(node) not in by_node:
-            by_node[id(node)] = []
-            order.append(id(node))
-        by_node[id(node)].append(mark)
-    for nid in reversed(order):  # farthest node first, so closer nodes override
-        for mark in by_node[nid]:
+    by_node = [[mark for _, mark in marks] for _, marks in itertools.groupby(found, key=lambda nm: id(nm[0]))]
+    for marks in reversed(by_node):  # farthest node first, so closer nodes override
+        for mark in marks:
             fields.update(mark.kwargs)
             if mark.args:
                 if len(mark.args) != 1:
