@@ -28,15 +28,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "ci",
-    deadline=None,
-    max_examples=40,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile("thorough", deadline=None, max_examples=500, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+# Both profiles build on Hypothesis's built-in ``default`` profile and say derandomize=False
+# outright: where $CI is set (every CI service sets it) Hypothesis loads its own derandomized
+# ``ci`` profile at import, and a profile registered without a parent would inherit from it.
+_BASE = settings.get_profile("default")
+settings.register_profile("ci", _BASE, derandomize=False, deadline=None, max_examples=40,
+                          print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", _BASE, derandomize=False, deadline=None, max_examples=500,
+                          print_blob=True, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

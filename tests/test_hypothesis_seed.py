@@ -86,3 +86,12 @@ def test_xdist_workers_use_the_controllers_seed(seeded):
     assert seeded("-n", "2", seed="777")[1] == serial
     seed, draws = seeded("-n", "2")  # a random seed chosen by the controller reaches the workers
     assert seeded(f"--hypothesis-seed={seed}")[1] == draws
+
+
+def test_the_policy_holds_where_ci_is_set(seeded, monkeypatch):
+    """CI services set $CI, on which Hypothesis loads its own derandomized ``ci`` profile at
+    import; the project's profiles must not inherit derandomize from it."""
+    monkeypatch.setenv("CI", "true")
+    seed, first = seeded(seed="12345")
+    assert seeded(seed="12345")[1] == first
+    assert seeded(seed="54321")[1] != first
