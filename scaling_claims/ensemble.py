@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections import deque
 from typing import Sequence
 
 import torch
@@ -42,15 +41,16 @@ from torch.func import functional_call, stack_module_state, vmap
 from . import evals as evals_mod
 from .data import Task
 from .data.base import Batch
-from .device import autocast, environment, pinned_threads, synchronize
-from .flops import param_counts
+from .device import autocast, pinned_threads, synchronize
 from .models import GPT, build_model
 from .specs import RunResult, RunSpec
 from .train import (
-    CHECK_EVERY,
-    DIVERGENCE_FACTOR,
-    TRAIN_LOSS_WINDOW,
+    LossWatch,
+    curve_point,
+    eval_interval,
+    finish,
     lr_multiplier,
+    new_result,
     run_flops_per_token,
     tokens_per_step,
     validate,
@@ -211,12 +211,8 @@ def _train_ensemble(specs: list[RunSpec], tasks: list[Task], device: torch.devic
     K = len(specs)
     per_step = tokens_per_step(first, tasks[0])
     fpt = run_flops_per_token(first.model, tasks[0])
-    eval_every = first.eval_every or max(1, steps // 10)
-    results = [
-        RunResult(key=s.key(), spec=s.to_dict(), status="ok", params=param_counts(s.model), flops_per_token=fpt,
-                  env={**environment(s.device, s.dtype), "data": t.info})
-        for s, t in zip(specs, tasks)
-    ]
+    eval_every = eval_interval(first, steps)
+    results = [new_result(s, t, fpt) for s, t in zip(specs, tasks)]
     synchronize(device)
     t0 = time.perf_counter()
     models = []
@@ -226,10 +222,13 @@ def _train_ensemble(specs: list[RunSpec], tasks: list[Task], device: torch.devic
     batched = _Batched(models, tasks[0], first.dtype, device)
     opt = _BatchedAdamW(batched.params, specs, device)
     eval_sets = [[b.to(device) for b in t.eval_batches(first.eval_batches, first.optim.batch_size)] for t in tasks]
-    failed_at: list[int | None] = [None] * K
-    since_point: deque[torch.Tensor] = deque(maxlen=TRAIN_LOSS_WINDOW)
-    since_check: list[torch.Tensor] = []
-    first_mean: torch.Tensor | None = None
+    done_at: list[int | None] = [None] * K  # the step a failed member stopped at
+
+    def fail(k: int, reason: str) -> None:
+        results[k].status, results[k].failure = "failed", reason
+        done_at[k] = done
+
+    watch = LossWatch(K)
     done = 0
     try:
         for step in range(steps):
@@ -244,63 +243,33 @@ def _train_ensemble(specs: list[RunSpec], tasks: list[Task], device: torch.devic
             opt.step(mult)
             opt.zero_grad()
             done = step + 1
-            since_point.append(losses.detach())
-            since_check.append(losses.detach())
+            watch.add(losses)
             point = done % eval_every == 0 or done == steps
-            if point or len(since_check) >= CHECK_EVERY:
-                window = torch.stack(since_check).float().cpu()  # (n, K)
-                means = window.mean(0)
-                for k in range(K):
-                    if results[k].status != "ok":
-                        continue
-                    col = window[:, k]
-                    if not bool(torch.isfinite(col).all()):
-                        bad = int((~torch.isfinite(col)).nonzero()[0, 0])
-                        results[k].status = "failed"
-                        results[k].failure = f"non-finite training loss at step {done - len(col) + bad + 1}"
-                    elif first_mean is not None and means[k] > DIVERGENCE_FACTOR * first_mean[k]:
-                        results[k].status = "failed"
-                        results[k].failure = (
-                            f"diverged: mean training loss {float(means[k]):.4g} over steps {done - len(col) + 1}-{done} "
-                            f"exceeds {DIVERGENCE_FACTOR}x the first window's {float(first_mean[k]):.4g}"
-                        )
-                    if results[k].status != "ok":
-                        failed_at[k] = done
-                if first_mean is None:
-                    first_mean = means
-                since_check = []
+            if watch.check_due(point):
+                for k, reason in enumerate(watch.check(done)):
+                    if reason is not None and results[k].ok:
+                        fail(k, reason)
             if point:
-                train_means = torch.stack(list(since_point)).float().mean(0).cpu().tolist()
+                train_means = watch.train_losses()
                 eval_means = _eval_losses(batched, eval_sets)
-                for k in range(K):
-                    if results[k].status != "ok":
+                for k, r in enumerate(results):
+                    if not r.ok:
                         continue
                     if not math.isfinite(eval_means[k]):
-                        results[k].status, results[k].failure = "failed", f"non-finite held-out loss at step {done}"
-                        failed_at[k] = done
+                        fail(k, f"non-finite held-out loss at step {done}")
                         continue
-                    results[k].curve.append({
-                        "step": done, "tokens": done * per_step, "flops": float(done * per_step * fpt),
-                        "lr": specs[k].optim.lr * mult,
-                        "train_loss": train_means[k], "eval_loss": eval_means[k],
-                    })
-                since_point.clear()
-            if all(r.status != "ok" for r in results):
+                    r.curve.append(curve_point(done, per_step, fpt, specs[k].optim.lr * mult,
+                                               train_means[k], eval_means[k]))
+            if not any(r.ok for r in results):
                 break
     except RuntimeError as exc:  # torch's runtime failures (out of memory, device errors)
         for k, r in enumerate(results):
             if r.ok:
-                r.status, r.failure = "failed", f"{type(exc).__name__} at step {done + 1}: {exc}"
-                failed_at[k] = done
+                fail(k, f"{type(exc).__name__} at step {done + 1}: {exc}")
     for k, (r, spec, task) in enumerate(zip(results, specs, tasks)):
-        done_k = failed_at[k] if failed_at[k] is not None else done
-        r.steps, r.tokens = done_k, done_k * per_step
-        r.flops = float(r.tokens * fpt)
-        if r.ok:
-            r.final_train_loss = r.curve[-1]["train_loss"]
-            r.final_eval_loss = r.curve[-1]["eval_loss"]
-            if spec.evals:
-                r.metrics = evals_mod.run_evals(batched.unstack(k), task, spec, device)
+        finish(r, done if done_at[k] is None else done_at[k], per_step, fpt)
+        if r.ok and spec.evals:
+            r.metrics = evals_mod.run_evals(batched.unstack(k), task, spec, device)
     synchronize(device)
     total = time.perf_counter() - t0
     for r in results:

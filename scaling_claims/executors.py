@@ -203,8 +203,7 @@ def estimated_cost(spec: RunSpec) -> float:
     b = spec.budget
     if b.flops is not None:
         return float(b.flops)
-    fpt = flops_per_token(spec.model) if spec.model.arch == "gpt" else 6.0 * sum(
-        a * c for a, c in zip((spec.model.d_in, *spec.model.hidden), (*spec.model.hidden, spec.model.d_out)))
+    fpt = flops_per_token(spec.model)
     tokens = b.tokens if b.tokens is not None else b.steps * spec.optim.batch_size * (
         spec.model.ctx if spec.model.arch == "gpt" else 1)
     return float(tokens) * fpt

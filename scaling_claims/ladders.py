@@ -162,14 +162,7 @@ def stdlib_run(model: ModelSpec, budget: Budget, seed: int = 0, device: str = "c
     """
     if not isinstance(model, ModelSpec) or model.arch != "gpt":
         raise ValueError("stdlib_run needs a gpt ModelSpec")
-    fpt = flops_per_token(model)
-    per_step = BATCH * model.ctx
-    if budget.steps is not None:
-        steps = budget.steps
-    elif budget.tokens is not None:
-        steps = math.ceil(budget.tokens / per_step)
-    else:
-        steps = math.ceil(budget.flops / (fpt * per_step))
+    steps = budget.whole_steps(BATCH * model.ctx, flops_per_token(model))
     optim = OptimSpec(lr=lr_for_width(model.d_model), weight_decay=0.1, beta1=0.9, beta2=0.95,
                       warmup_steps=max(1, round(WARMUP_FRAC * steps)), schedule="cosine", min_lr_frac=0.1,
                       batch_size=BATCH, grad_clip=1.0)

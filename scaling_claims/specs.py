@@ -185,6 +185,15 @@ class Budget:
         if not given[0] > 0:
             raise ValueError(f"Budget must be positive, got {given[0]!r}")
 
+    def whole_steps(self, tokens_per_step: int, flops_per_token: float) -> int:
+        """Optimiser steps this budget buys at ``tokens_per_step`` tokens per step and
+        ``flops_per_token``: tokens and FLOPs rounded up to a whole step, at least one."""
+        if self.steps is not None:
+            return int(self.steps)
+        if self.tokens is not None:
+            return max(1, math.ceil(self.tokens / tokens_per_step))
+        return max(1, math.ceil(self.flops / (flops_per_token * tokens_per_step)))
+
 
 @dataclass(frozen=True)
 class EvalSpec(_Options):

@@ -23,8 +23,12 @@ What it does, in order:
 
 On CPU it trains and evaluates on one torch thread (``device.pinned_threads``; the caller's
 thread count is restored after): the same spec then gives bit-identical numbers whichever
-process or executor trained it (``env["threads"]`` records it). ``wall_time_s`` spans model construction to the end of the
-evaluations, with the device synchronised before the clock is read.
+process or executor trained it (``env["threads"]`` records it). ``wall_time_s`` spans model
+construction to the end of the evaluations, with the device synchronised before the clock is
+read.
+
+``LossWatch``, ``new_result``, ``curve_point`` and ``finish`` are the core this loop shares
+with ``train_ensemble``: a fix to the loss checks or the record lands in both.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from .data.base import Batch
 from .device import autocast, check_dtype, environment, pinned_threads, resolve_device, synchronize
 from .flops import flops_per_token, param_counts
 from .models import build_model
-from .specs import Budget, ModelSpec, OptimSpec, RunResult, RunSpec
+from .specs import ModelSpec, OptimSpec, RunResult, RunSpec
 
 # A run whose windowed mean training loss exceeds this multiple of its first window's mean
 # loss has diverged: a healthy run's loss falls below its initial value and stays there.
@@ -84,15 +88,6 @@ def tokens_per_step(spec: RunSpec, task: Task) -> int:
 def run_flops_per_token(model: ModelSpec, task: Task) -> float:
     """FLOPs per token at the task's sequence length (see ``scaling_claims.flops``)."""
     return flops_per_token(model, task.seq_len if model.arch == "gpt" else None)
-
-
-def budget_steps(budget: Budget, per_step_tokens: int, fpt: float) -> int:
-    """Whole optimiser steps for ``budget`` (tokens and FLOPs rounded up to a full step)."""
-    if budget.steps is not None:
-        return int(budget.steps)
-    if budget.tokens is not None:
-        return max(1, math.ceil(budget.tokens / per_step_tokens))
-    return max(1, math.ceil(budget.flops / (fpt * per_step_tokens)))
 
 
 def lr_multiplier(step: int, optim: OptimSpec, total_steps: int) -> float:
@@ -158,23 +153,87 @@ def validate(spec: RunSpec) -> tuple[torch.device, Task, int]:
         raise ValueError("OptimSpec: grad_clip must be >= 0 and min_lr_frac in [0, 1]")
     for ev in spec.evals:
         evals_mod.resolve(ev.name)
-    steps = budget_steps(spec.budget, tokens_per_step(spec, task), run_flops_per_token(spec.model, task))
+    steps = spec.budget.whole_steps(tokens_per_step(spec, task), run_flops_per_token(spec.model, task))
     return device, task, steps
 
 
-def check_window(losses: list[torch.Tensor], first_mean: float | None, step: int) -> float:
-    """Mean of the window's losses; ``TrainingFailure`` on NaN/inf or divergence."""
-    window = torch.stack(losses).float()
-    if not bool(torch.isfinite(window).all()):
-        bad = int((~torch.isfinite(window)).nonzero()[0, 0])
-        raise TrainingFailure(f"non-finite training loss at step {step - len(losses) + bad + 1}")
-    mean = float(window.mean())
-    if first_mean is not None and mean > DIVERGENCE_FACTOR * first_mean:
-        raise TrainingFailure(
-            f"diverged: mean training loss {mean:.4g} over steps {step - len(losses) + 1}-{step} exceeds "
-            f"{DIVERGENCE_FACTOR}x the first window's {first_mean:.4g}"
-        )
-    return mean
+class LossWatch:
+    """The training-loss bookkeeping both loops share: ``train`` (one model) and
+    ``train_ensemble`` (K models in one batched step). ``add`` takes each step's loss (a
+    0-d tensor, or a (K,) tensor of the members' losses); no ``.item()`` per step.
+
+    - ``check(step)`` runs every ``CHECK_EVERY`` steps and at each curve point: a NaN/inf loss,
+      or a windowed mean loss above ``DIVERGENCE_FACTOR`` times the first window's, is a
+      failure. It returns one failure reason per member (``None`` for a healthy one).
+    - ``train_losses()`` gives each member's mean training loss over the at most
+      ``TRAIN_LOSS_WINDOW`` steps since the last curve point, and starts the next point."""
+
+    def __init__(self, members: int = 1) -> None:
+        self.members = members
+        self.since_point: deque[torch.Tensor] = deque(maxlen=TRAIN_LOSS_WINDOW)
+        self.since_check: list[torch.Tensor] = []
+        self.first_mean: torch.Tensor | None = None
+
+    def add(self, losses: torch.Tensor) -> None:
+        losses = losses.detach().reshape(self.members)
+        self.since_point.append(losses)
+        self.since_check.append(losses)
+
+    def check_due(self, point: bool) -> bool:
+        return point or len(self.since_check) >= CHECK_EVERY
+
+    def check(self, step: int) -> list[str | None]:
+        window = torch.stack(self.since_check).float().cpu()  # (n, members)
+        self.since_check = []
+        means = window.mean(0)
+        first = step - len(window) + 1
+        reasons: list[str | None] = []
+        for k in range(self.members):
+            col = window[:, k]
+            if not bool(torch.isfinite(col).all()):
+                bad = int((~torch.isfinite(col)).nonzero()[0, 0])
+                reasons.append(f"non-finite training loss at step {first + bad}")
+            elif self.first_mean is not None and means[k] > DIVERGENCE_FACTOR * self.first_mean[k]:
+                reasons.append(
+                    f"diverged: mean training loss {float(means[k]):.4g} over steps {first}-{step} exceeds "
+                    f"{DIVERGENCE_FACTOR}x the first window's {float(self.first_mean[k]):.4g}"
+                )
+            else:
+                reasons.append(None)
+        if self.first_mean is None:
+            self.first_mean = means
+        return reasons
+
+    def train_losses(self) -> list[float]:
+        means = torch.stack(list(self.since_point)).float().mean(0).cpu().tolist()
+        self.since_point.clear()
+        return means
+
+
+def eval_interval(spec: RunSpec, steps: int) -> int:
+    """Steps between curve points: ``spec.eval_every``, or about 10 points per run when 0."""
+    return spec.eval_every or max(1, steps // 10)
+
+
+def new_result(spec: RunSpec, task: Task, fpt: float) -> RunResult:
+    """The record a run starts from: status "ok", its parameter counts and environment."""
+    return RunResult(key=spec.key(), spec=spec.to_dict(), status="ok", params=param_counts(spec.model),
+                     flops_per_token=fpt, env={**environment(spec.device, spec.dtype), "data": task.info})
+
+
+def curve_point(done: int, per_step: int, fpt: float, lr: float, train_loss: float, eval_loss: float) -> dict:
+    return {"step": done, "tokens": done * per_step, "flops": float(done * per_step * fpt), "lr": lr,
+            "train_loss": train_loss, "eval_loss": eval_loss}
+
+
+def finish(result: RunResult, done: int, per_step: int, fpt: float) -> None:
+    """Record how far a run got and, if it is ok, its final losses (from its last curve point)."""
+    result.steps = done
+    result.tokens = done * per_step
+    result.flops = float(result.tokens * fpt)
+    if result.ok:
+        result.final_train_loss = result.curve[-1]["train_loss"]
+        result.final_eval_loss = result.curve[-1]["eval_loss"]
 
 
 def train(spec: RunSpec) -> RunResult:
@@ -189,23 +248,14 @@ def train(spec: RunSpec) -> RunResult:
 def _train(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunResult:
     per_step = tokens_per_step(spec, task)
     fpt = run_flops_per_token(spec.model, task)
-    eval_every = spec.eval_every or max(1, steps // 10)
-    result = RunResult(
-        key=spec.key(),
-        spec=spec.to_dict(),
-        status="ok",
-        params=param_counts(spec.model),
-        flops_per_token=fpt,
-        env={**environment(spec.device, spec.dtype), "data": task.info},
-    )
+    eval_every = eval_interval(spec, steps)
+    result = new_result(spec, task, fpt)
     synchronize(device)
     t0 = time.perf_counter()
     model = build_model(spec.model).to(device)
     opt = make_optimizer(model, spec.optim, device)
     eval_batches = [b.to(device) for b in task.eval_batches(spec.eval_batches, spec.optim.batch_size)]
-    since_point: deque[torch.Tensor] = deque(maxlen=TRAIN_LOSS_WINDOW)  # recent losses (device tensors)
-    since_check: list[torch.Tensor] = []
-    first_mean: float | None = None
+    watch = LossWatch()
     done = 0
     try:
         model.train()
@@ -223,40 +273,21 @@ def _train(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunRe
             opt.step()
             opt.zero_grad(set_to_none=True)
             done = step + 1
-            since_point.append(loss.detach())
-            since_check.append(loss.detach())
+            watch.add(loss)
             point = done % eval_every == 0 or done == steps
-            if point or len(since_check) >= CHECK_EVERY:
-                mean = check_window(since_check, first_mean, done)
-                if first_mean is None:
-                    first_mean = mean
-                since_check = []
+            if watch.check_due(point) and (reason := watch.check(done)[0]) is not None:
+                raise TrainingFailure(reason)
             if point:
-                window = float(torch.stack(list(since_point)).float().mean())
                 held_out = eval_loss(model, task, eval_batches, spec.dtype, device)
                 if not math.isfinite(held_out):
                     raise TrainingFailure(f"non-finite held-out loss at step {done}")
-                result.curve.append(
-                    {
-                        "step": done,
-                        "tokens": done * per_step,
-                        "flops": float(done * per_step * fpt),
-                        "lr": lr,
-                        "train_loss": window,
-                        "eval_loss": held_out,
-                    }
-                )
-                since_point.clear()
+                result.curve.append(curve_point(done, per_step, fpt, lr, watch.train_losses()[0], held_out))
     except TrainingFailure as exc:
         result.status, result.failure = "failed", str(exc)
     except RuntimeError as exc:  # torch's runtime failures (out of memory, device errors) are recorded
         result.status, result.failure = "failed", f"{type(exc).__name__} at step {done + 1}: {exc}"
-    result.steps = done
-    result.tokens = done * per_step
-    result.flops = float(result.tokens * fpt)
+    finish(result, done, per_step, fpt)
     if result.ok:
-        result.final_train_loss = result.curve[-1]["train_loss"]
-        result.final_eval_loss = result.curve[-1]["eval_loss"]
         result.metrics = evals_mod.run_evals(model, task, spec, device)
     synchronize(device)
     result.wall_time_s = time.perf_counter() - t0

@@ -10,7 +10,7 @@ import torch
 from scaling_claims.flops import flops_per_token
 from scaling_claims.models import build_model
 from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunResult, RunSpec
-from scaling_claims.train import DIVERGENCE_FACTOR, TrainingFailure, budget_steps, check_window, lr_multiplier, train
+from scaling_claims.train import DIVERGENCE_FACTOR, LossWatch, lr_multiplier, train
 
 TINY = ModelSpec(n_layer=2, d_model=32, n_head=4, ctx=32)
 
@@ -97,11 +97,13 @@ def test_token_and_flop_budgets_round_up_to_whole_steps(budget):
     assert r.steps == 8
 
 
-def test_budget_steps_conversion():
-    assert budget_steps(Budget(steps=7), 100, 1.0) == 7
-    assert budget_steps(Budget(tokens=1000), 100, 1.0) == 10
-    assert budget_steps(Budget(tokens=1001), 100, 1.0) == 11
-    assert budget_steps(Budget(flops=2000.0), 100, 2.0) == 10
+def test_budget_whole_steps():
+    assert Budget(steps=7).whole_steps(100, 1.0) == 7
+    assert Budget(tokens=1000).whole_steps(100, 1.0) == 10
+    assert Budget(tokens=1001).whole_steps(100, 1.0) == 11
+    assert Budget(flops=2000.0).whole_steps(100, 2.0) == 10
+    assert Budget(tokens=5).whole_steps(100, 1.0) == 1  # less than a step still trains one
+    assert Budget(flops=1.0).whole_steps(100, 2.0) == 1
 
 
 def test_lr_schedule_warmup_then_cosine_to_floor():
@@ -124,16 +126,36 @@ def test_nan_loss_fails_the_run_with_reason():
     assert r.steps < 60  # stopped at the failing check, not run to the end
 
 
+def watched(*windows: list[list[float]]) -> tuple[LossWatch, list[list[str | None]]]:
+    """Feed ``LossWatch`` windows of per-step losses (one list of member losses per step)."""
+    watch, reasons, step = LossWatch(len(windows[0][0])), [], 0
+    for window in windows:
+        for losses in window:
+            step += 1
+            watch.add(torch.tensor(losses))
+        reasons.append(watch.check(step))
+    return watch, reasons
+
+
 def test_divergence_check():
     # A finite loss that climbs past DIVERGENCE_FACTOR x the first window's mean is divergence;
     # one that stays below it is not (a noisy but healthy run).
-    ok = [torch.tensor(v) for v in (3.0, 3.2, 2.9)]
-    assert check_window(ok, first_mean=5.5, step=3) == pytest.approx(3.0333, rel=1e-4)
-    high = [torch.tensor(DIVERGENCE_FACTOR * 5.5 + 0.1)] * 3
-    with pytest.raises(TrainingFailure, match="diverged"):
-        check_window(high, first_mean=5.5, step=30)
-    with pytest.raises(TrainingFailure, match="non-finite training loss at step 29"):
-        check_window([torch.tensor(1.0), torch.tensor(float("inf")), torch.tensor(1.0)], None, 30)
+    first = [[5.5]] * 3
+    watch, reasons = watched(first, [[3.0], [3.2], [2.9]], [[DIVERGENCE_FACTOR * 5.5 + 0.1]] * 3)
+    assert reasons[:2] == [[None], [None]]
+    assert reasons[2][0].startswith("diverged: mean training loss 11.1 over steps 7-9")
+    assert watch.train_losses() == pytest.approx([(5.5 * 3 + 3.0 + 3.2 + 2.9 + 3 * 11.1) / 9], rel=1e-6)
+    _, reasons = watched([[1.0], [float("inf")], [1.0]])
+    assert reasons == [["non-finite training loss at step 2"]]
+
+
+def test_divergence_is_judged_per_member():
+    # The ensemble's members share one watch but none of their numbers: member 1 diverging
+    # or going NaN fails member 1 alone.
+    _, reasons = watched([[2.0, 2.0, 2.0]] * 2, [[1.5, 9.0, 1.0], [1.4, 9.0, float("nan")]])
+    assert reasons[0] == [None, None, None]
+    assert reasons[1][0] is None
+    assert reasons[1][1].startswith("diverged") and reasons[1][2] == "non-finite training loss at step 4"
 
 
 @pytest.mark.parametrize(
