@@ -31,7 +31,7 @@ import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import filelock
 
@@ -85,6 +85,24 @@ def train_or_fail(spec: RunSpec, train_fn: TrainFn | None = None) -> RunResult:
     except Exception as err:
         tb = traceback.format_exception_only(type(err), err)[-1].strip()
         return failed_result(spec, f"exception: {tb}", time.perf_counter() - start)
+
+
+def train_group_or_fail(specs: Sequence[RunSpec]) -> list[RunResult]:
+    """Same-shape specs (equal ``ensemble.group_key``) trained as one batched ensemble, each
+    record equal to what ``train(spec)`` gives alone. A trainer exception (not a training
+    failure, which the ensemble records per member) fails every member with the reason."""
+    if len(specs) == 1:
+        return [train_or_fail(specs[0])]
+    from .ensemble import train_ensemble
+
+    start = time.perf_counter()
+    try:
+        return train_ensemble(specs)
+    except Exception as err:
+        tb = traceback.format_exception_only(type(err), err)[-1].strip()
+        spent = (time.perf_counter() - start) / len(specs)
+        return [failed_result(s, f"exception (batched with {len(specs) - 1} other run(s)): {tb}", spent)
+                for s in specs]
 
 
 def _json_default(value: object) -> object:
@@ -253,6 +271,39 @@ class RunCache:
             lock.release()
             return "cached", hit, None
         return "claimed", None, lock
+
+    def ensure_group(self, specs: Sequence[RunSpec], *, refresh_since: float | None = None,
+                     blocking: bool = True) -> dict[str, str]:
+        """``ensure`` for same-shape specs that train as one batched ensemble (the real trainer
+        only; see ``ensemble.group_key``); returns {key: "cached" | "trained" | "busy"}.
+
+        The specs nobody else holds are claimed together (never waiting while holding a lock)
+        and trained as one ensemble; with ``blocking=True`` the ones another process held are
+        then waited for one by one, as ``ensure`` does."""
+        outcome: dict[str, str] = {}
+        claimed: list[tuple[RunSpec, filelock.FileLock]] = []
+        try:
+            for spec in specs:
+                how, _, lock = self.claim(spec.key(), refresh_since=refresh_since, blocking=False)
+                outcome[spec.key()] = how
+                if lock is not None:
+                    claimed.append((spec, lock))
+            if claimed:
+                results = train_group_or_fail([s for s, _ in claimed])
+                for (spec, _), result in zip(claimed, results):
+                    if result.key != spec.key():
+                        raise ValueError(f"the ensemble returned a result for key {result.key!r}, "
+                                         f"expected {spec.key()!r}")
+                    self.put(result)
+                    outcome[spec.key()] = "trained"
+        finally:
+            for _, lock in claimed:
+                lock.release()
+        if blocking:
+            for spec in specs:
+                if outcome[spec.key()] == "busy":
+                    outcome[spec.key()], _ = self.ensure(spec, refresh_since=refresh_since, blocking=True)
+        return outcome
 
     def ensure(
         self,

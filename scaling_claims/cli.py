@@ -255,7 +255,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not isinstance(raw, list) or not raw:
         raise ValueError(f"{args.specs} must hold a JSON list of RunSpecs (as `scaling-claims design --specs` writes)")
     specs = [RunSpec.from_dict(d) for d in raw]
-    executor = make_executor(args.executor, args.workers, device=specs[0].device, ray_address=args.ray_address)
+    executor = make_executor(args.executor, args.workers, device=specs[0].device, ray_address=args.ray_address,
+                             batching=args.batching)
     try:
         results = run_sweep(specs, RunCache(args.cache_dir), executor, desc=Path(args.specs).stem)
     finally:
@@ -380,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, help="pool size (default: usable cores)")
     r.add_argument("--ray-address", metavar="ADDRESS",
                    help="the Ray cluster for --executor ray (else $RAY_ADDRESS, else a local instance)")
+    r.add_argument("--no-batching", dest="batching", action="store_false",
+                   help="train tiny same-shape runs one at a time, not as batched ensembles (same records)")
     r.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="rebuild report.md from the records of the last pytest run")

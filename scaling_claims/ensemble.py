@@ -46,6 +46,7 @@ from .models import GPT, build_model
 from .specs import RunResult, RunSpec
 from .train import (
     LossWatch,
+    batched_path,
     curve_point,
     eval_interval,
     finish,
@@ -60,26 +61,33 @@ from .train import (
 PER_MODEL_OPTIM = ("lr", "weight_decay")
 
 
+def _signature(spec: RunSpec, task: Task, steps: int) -> dict[str, object]:
+    """What must be equal for runs to share a batched step, by name (the error names the first
+    that differs); seed, data (seed and options), learning rate and weight decay may differ."""
+    optim = tuple((f.name, getattr(spec.optim, f.name)) for f in dataclasses.fields(spec.optim)
+                  if f.name not in PER_MODEL_OPTIM)
+    return {"ModelSpec": spec.model, "device": spec.device, "dtype": spec.dtype, "eval_every": spec.eval_every,
+            "eval_batches": spec.eval_batches, "evals": spec.evals, "optimiser settings": optim,
+            "step counts": steps, "task": (task.name, task.kind, task.seq_len, task.tokens_per_example, task.d_in)}
+
+
 def _check_same_shape(specs: Sequence[RunSpec], tasks: Sequence[Task], steps: Sequence[int]) -> None:
-    first = specs[0]
-    base_optim = {f.name: getattr(first.optim, f.name) for f in dataclasses.fields(first.optim)}
-    for spec, task, n in zip(specs, tasks, steps):
-        if spec.model != first.model:
-            raise ValueError("train_ensemble needs the same ModelSpec for every run")
-        for name in ("device", "dtype", "eval_every", "eval_batches", "evals"):
-            if getattr(spec, name) != getattr(first, name):
-                raise ValueError(f"train_ensemble: runs differ in {name!r}; only seed, data, lr and weight decay may")
-        optim = {f.name: getattr(spec.optim, f.name) for f in dataclasses.fields(spec.optim)}
-        differing = [k for k in optim if optim[k] != base_optim[k] and k not in PER_MODEL_OPTIM]
-        if differing:
-            raise ValueError(f"train_ensemble: runs differ in optimiser settings {differing}")
-        if n != steps[0]:
-            raise ValueError(f"train_ensemble: runs have different step counts ({n} vs {steps[0]})")
-        t0 = tasks[0]
-        if (task.kind, task.seq_len, task.tokens_per_example, task.d_in) != (
-            t0.kind, t0.seq_len, t0.tokens_per_example, t0.d_in
-        ):
-            raise ValueError("train_ensemble: the runs' tasks produce differently shaped batches")
+    first = _signature(specs[0], tasks[0], steps[0])
+    for spec, task, n in zip(specs[1:], tasks[1:], steps[1:]):
+        for name, value in _signature(spec, task, n).items():
+            if value != first[name]:
+                raise ValueError(f"train_ensemble needs the same {name} for every run; runs differ in it "
+                                 "(only seed, data, lr and weight decay may)")
+
+
+def group_key(spec: RunSpec) -> tuple | None:
+    """The key under which a sweep may batch ``spec`` with others (runs with equal keys train
+    as one ensemble), or ``None`` when ``spec`` is not on the batched path and trains alone
+    (``train.batched_path``). ``ValueError`` for an invalid spec."""
+    _, task, steps = validate(spec)
+    if not batched_path(spec, task):
+        return None
+    return tuple(_signature(spec, task, steps).values())
 
 
 def _stack(batches: Sequence[Batch]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:

@@ -27,6 +27,7 @@ import sys
 import time
 from typing import Callable, Protocol, Sequence, TextIO
 
+from .batches import plan_batches
 from .cache import RunCache, TrainFn
 from .specs import RunSpec
 
@@ -167,10 +168,31 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+def _report(progress: Progress | None, outcome: dict[str, str]) -> None:
+    if progress is not None:
+        for how in outcome.values():
+            if how != "busy":
+                progress.update(trained=how == "trained")
+
+
+def ensure_unit(cache: RunCache, unit: Sequence[RunSpec], train_fn: TrainFn | None, *,
+                refresh_since: float | None, blocking: bool) -> dict[str, str]:
+    """One unit of ``batches.plan_batches``: a run alone (``RunCache.ensure``) or a batched
+    group (``RunCache.ensure_group``); returns {key: how}."""
+    if len(unit) == 1:
+        how, _ = cache.ensure(unit[0], train_fn, refresh_since=refresh_since, blocking=blocking)
+        return {unit[0].key(): how}
+    return cache.ensure_group(unit, refresh_since=refresh_since, blocking=blocking)
+
+
 class InProcessExecutor:
-    """Runs specs one after another in this process."""
+    """Runs specs one after another in this process (tiny same-shape runs as batched
+    ensembles, ``scaling_claims.batches``, unless ``batching=False``)."""
 
     name = "inprocess"
+
+    def __init__(self, batching: bool = True) -> None:
+        self.batching = batching
 
     def run(
         self,
@@ -183,11 +205,10 @@ class InProcessExecutor:
         progress: Progress | None = None,
     ) -> dict[str, str]:
         outcome: dict[str, str] = {}
-        for spec in specs:
-            how, _ = cache.ensure(spec, train_fn, refresh_since=refresh_since, blocking=blocking)
-            outcome[spec.key()] = how
-            if progress is not None and how != "busy":
-                progress.update(trained=how == "trained")
+        for unit in plan_batches(specs, batching=self.batching and train_fn is None):
+            got = ensure_unit(cache, unit, train_fn, refresh_since=refresh_since, blocking=blocking)
+            outcome.update(got)
+            _report(progress, got)
         return outcome
 
     def close(self) -> None:
@@ -214,29 +235,31 @@ def _pool_init() -> None:
 
 
 def _pool_task(
-    cache_root: str, spec_dict: dict, train_fn: TrainFn | None, refresh_since: float | None, blocking: bool
-) -> tuple[str, str]:
-    spec = RunSpec.from_dict(spec_dict)
-    how, _ = RunCache(cache_root).ensure(spec, train_fn, refresh_since=refresh_since, blocking=blocking)
-    return spec.key(), how
+    cache_root: str, spec_dicts: list[dict], train_fn: TrainFn | None, refresh_since: float | None, blocking: bool
+) -> dict[str, str]:
+    unit = [RunSpec.from_dict(d) for d in spec_dicts]
+    return ensure_unit(RunCache(cache_root), unit, train_fn, refresh_since=refresh_since, blocking=blocking)
 
 
 class PoolExecutor:
     """A local ``spawn`` process pool, one torch thread per worker.
 
     ``train_fn`` must be picklable by reference (a module-level function); None means the
-    real ``scaling_claims.train.train``. A single spec is run in this process instead (starting
-    a worker costs a torch import, more than a tiny run). If a worker dies (killed, out of
+    real ``scaling_claims.train.train``. Tiny same-shape runs go to a worker as one batched
+    group (``scaling_claims.batches``; a big group is split so that every worker gets a part)
+    unless ``batching=False``. A single unit of work is run in this process instead (starting a
+    worker costs a torch import, more than a tiny run). If a worker dies (killed, out of
     memory), the pool is replaced and the specs still without a record are retried once; a
     second death raises ``RuntimeError``.
     """
 
     name = "pool"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, batching: bool = True) -> None:
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers or usable_cores()
+        self.batching = batching
         self._pool: cf.ProcessPoolExecutor | None = None
 
     def _get_pool(self) -> cf.ProcessPoolExecutor:
@@ -265,16 +288,18 @@ class PoolExecutor:
                     progress.update(trained=False)
             else:
                 todo.append(spec)
-        if len(todo) <= 1 or self.workers == 1:
+        batching = self.batching and train_fn is None
+        if len(todo) <= 1 or self.workers == 1 or len(plan_batches(todo, batching=batching)) == 1:
             outcome.update(
-                InProcessExecutor().run(
+                InProcessExecutor(batching=self.batching).run(
                     todo, cache, train_fn, refresh_since=refresh_since, blocking=blocking, progress=progress
                 )
             )
             return outcome
         for attempt in (1, 2):
             try:
-                outcome.update(self._run_in_pool(todo, cache, train_fn, refresh_since, blocking, progress))
+                units = plan_batches(todo, batching=batching, parts=self.workers)
+                outcome.update(self._run_in_pool(units, cache, train_fn, refresh_since, blocking, progress))
                 return outcome
             except BrokenProcessPool as err:
                 # a worker died (killed, out of memory, a crash in native code): drop the pool;
@@ -289,22 +314,23 @@ class PoolExecutor:
                         ) from err
         return outcome
 
-    def _run_in_pool(self, todo: list[RunSpec], cache: RunCache, train_fn: TrainFn | None,
+    def _run_in_pool(self, units: list[list[RunSpec]], cache: RunCache, train_fn: TrainFn | None,
                      refresh_since: float | None, blocking: bool, progress: Progress | None) -> dict[str, str]:
         outcome: dict[str, str] = {}
         pool = self._get_pool()
         # longest first: with dynamic assignment this keeps one worker from being left with a
-        # big run at the end while the other idles (LPT scheduling)
-        todo = sorted(todo, key=estimated_cost, reverse=True)
+        # big run at the end while the other idles (LPT scheduling); a batched group counts the
+        # summed cost of its runs (an overestimate: batching is what makes it cheaper)
+        units = sorted(units, key=lambda unit: sum(map(estimated_cost, unit)), reverse=True)
         futures = [
-            pool.submit(_pool_task, str(cache.root), s.to_dict(), train_fn, refresh_since, blocking) for s in todo
+            pool.submit(_pool_task, str(cache.root), [s.to_dict() for s in unit], train_fn, refresh_since, blocking)
+            for unit in units
         ]
         try:
             for fut in cf.as_completed(futures):
-                key, how = fut.result()
-                outcome[key] = how
-                if progress is not None and how != "busy":
-                    progress.update(trained=how == "trained")
+                got = fut.result()
+                outcome.update(got)
+                _report(progress, got)
         except BaseException:
             for fut in futures:
                 fut.cancel()
@@ -329,7 +355,7 @@ class PoolExecutor:
 
 
 def make_executor(name: str = "auto", workers: int | None = None, device: str = "cpu", in_worker: bool = False,
-                  ray_address: str | None = None):
+                  ray_address: str | None = None, batching: bool = True):
     """Build an executor by name.
 
     "auto": in-process under a pytest-xdist worker (xdist already runs one process per core),
@@ -348,4 +374,4 @@ def make_executor(name: str = "auto", workers: int | None = None, device: str = 
         from .ray_executor import RayExecutor
 
         return RayExecutor(address=ray_address, num_cpus=workers)
-    return InProcessExecutor() if name == "inprocess" else PoolExecutor(workers)
+    return InProcessExecutor(batching) if name == "inprocess" else PoolExecutor(workers, batching)

@@ -19,6 +19,8 @@ Options (``pytest --help``, group "scaling-claims"):
 ``--ray-address ADDRESS``        the Ray cluster for ``--executor ray`` (else $RAY_ADDRESS,
                                  else a local Ray instance)
 ``--workers N``                  pool size (default: usable cores)
+``--no-batching``                train tiny same-shape runs one at a time instead of as batched
+                                 ensembles (the records are the same; ``scaling_claims.batches``)
 ``--cache-dir PATH``             run cache (else $SCALING_CLAIMS_CACHE, else
                                  ~/.cache/scaling-claims)
 ``--refresh``                    retrain every spec whose record predates this session
@@ -114,6 +116,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Ray cluster for --executor ray (else $RAY_ADDRESS, else a local instance)")
     group.addoption("--workers", type=_positive_int, default=None, metavar="N",
                     help="process-pool size (default: usable cores)")
+    group.addoption("--no-batching", action="store_false", default=True, dest="sc_batching",
+                    help="train tiny same-shape runs one at a time, not as batched ensembles (same records)")
     group.addoption("--cache-dir", default=None, metavar="PATH", dest="sc_cache_dir",
                     help="run cache directory (else $SCALING_CLAIMS_CACHE, else ~/.cache/scaling-claims)")
     group.addoption("--refresh", action="store_true", default=False,
@@ -251,7 +255,8 @@ def sweep_executor(pytestconfig: pytest.Config, device: str):
     try:
         executor = make_executor(pytestconfig.getoption("executor"), pytestconfig.getoption("workers"),
                                  device=device, in_worker=_is_xdist_worker(pytestconfig),
-                                 ray_address=pytestconfig.getoption("ray_address"))
+                                 ray_address=pytestconfig.getoption("ray_address"),
+                                 batching=pytestconfig.getoption("sc_batching"))
     except ValueError as err:
         raise pytest.UsageError(f"--executor {pytestconfig.getoption('executor')}: {err}") from None
     yield executor

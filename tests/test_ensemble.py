@@ -1,4 +1,4 @@
-"""Batched ensembles equal, within float32 rounding, the same runs trained one by one."""
+"""Batched ensembles equal, within float32 rounding, the same runs trained one by one by the plain loop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 
 from scaling_claims.ensemble import train_ensemble
 from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
-from scaling_claims.train import train
+from scaling_claims.train import train_plain  # the plain single-model loop: the batched path's reference
 
 # Tolerance: the batched step computes the same sums in a different order (batched matmuls,
 # explicit vs fused attention, a hand-written AdamW vs torch's fused one), so results differ
@@ -40,7 +40,7 @@ def test_ensemble_equals_one_by_one_gpt(pos):
                      data=DataSpec.make("stdlib", seed=5, train_bytes=5000)),
         base.replace(seed=2, optim=OptimSpec(batch_size=8, lr=2e-3), data=DataSpec.make("stdlib", seed=1)),
     ]
-    for a, b in zip(train_ensemble(specs), [train(s) for s in specs]):
+    for a, b in zip(train_ensemble(specs), [train_plain(s) for s in specs]):
         assert_same_run(a, b)
         assert a.env["ensemble"]["size"] == 3
 
@@ -52,12 +52,12 @@ def test_ensemble_equals_one_by_one_mlp_and_masked_tasks():
                 optim=OptimSpec(batch_size=16, lr=lr), budget=Budget(steps=15), seed=s)
         for s, n, lr in [(0, None, 1e-3), (1, 64, 3e-3)]
     ]
-    for a, b in zip(train_ensemble(specs), [train(s) for s in specs]):
+    for a, b in zip(train_ensemble(specs), [train_plain(s) for s in specs]):
         assert_same_run(a, b)
     gpt = ModelSpec(n_layer=1, d_model=16, n_head=2, ctx=8, vocab_size=12, pos="rope")
     specs = [RunSpec(model=gpt, data=DataSpec.make("addition", seed=s, k=2, reverse=True), seed=s,
                      optim=OptimSpec(batch_size=16), budget=Budget(steps=15)) for s in range(2)]
-    for a, b in zip(train_ensemble(specs), [train(s) for s in specs]):
+    for a, b in zip(train_ensemble(specs), [train_plain(s) for s in specs]):
         assert_same_run(a, b)
 
 
@@ -68,8 +68,8 @@ def test_a_failing_member_fails_alone():
     bad = base.replace(optim=OptimSpec(batch_size=4, lr=1e4), seed=1)
     ens = train_ensemble([good, bad])
     assert ens[1].status == "failed" and ("non-finite" in ens[1].failure or "diverged" in ens[1].failure)
-    assert_same_run(ens[0], train(good))
-    solo_bad = train(bad)
+    assert_same_run(ens[0], train_plain(good))
+    solo_bad = train_plain(bad)
     assert solo_bad.status == "failed"
 
 
