@@ -7,6 +7,7 @@ float64, a column mean over K members differed from K = 1's in the last bit, and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -24,8 +25,8 @@ TINY_GPT = ModelSpec(n_layer=1, d_model=8, n_head=2, ctx=16)
 BIG_GPT = ModelSpec(n_layer=2, d_model=32, n_head=4, ctx=64)  # a step of ~2.5e8 FLOPs at batch 16
 
 
-def mlp_spec(seed: int, noise: float = 0.2, lr: float = 3e-3, steps: int = 40) -> RunSpec:
-    return RunSpec(model=MLP, data=DataSpec.make("noisy_classes", seed=seed, n_train=64, n_classes=4, d_in=16,
+def mlp_spec(seed: int, noise: float = 0.2, lr: float = 3e-3, steps: int = 40, h: int = 8) -> RunSpec:
+    return RunSpec(model=dataclasses.replace(MLP, hidden=(h,)), data=DataSpec.make("noisy_classes", seed=seed, n_train=64, n_classes=4, d_in=16,
                                                  label_noise=noise),
                    optim=OptimSpec(lr=lr, weight_decay=0.0, batch_size=64, grad_clip=0.0, schedule="constant"),
                    budget=Budget(steps=steps), seed=seed, eval_every=20, eval_batches=1,
@@ -56,11 +57,17 @@ def test_the_batched_path_is_chosen_by_the_specs_step_cost():
         assert (group_key(spec) is not None) is expected
 
 
-@pytest.mark.parametrize("make", [mlp_spec, gpt_spec], ids=["mlp", "gpt"])
+def width_one_mlp(seed: int) -> RunSpec:
+    return mlp_spec(seed, steps=100, h=1)
+
+
+@pytest.mark.parametrize("make", [mlp_spec, width_one_mlp, gpt_spec], ids=["mlp", "mlp-width-1", "gpt"])
 def test_a_members_record_does_not_depend_on_its_group(make):
+    """The width-1 MLP is the case that failed while a lone run trained as a batch of one (its
+    size-1 dims took other kernels); a lone run now trains beside a copy of itself."""
     specs = [make(s) for s in range(5)]
     alone = train(specs[0])
-    assert alone.env["ensemble"]["size"] == 1  # train() itself took the batched path
+    assert alone.env["ensemble"] == {"size": 1, "wall_time_s": alone.wall_time_s, "beside_a_copy": True}
     assert same_record(alone, train_ensemble(specs[:2])[0])
     assert same_record(alone, train_ensemble(specs)[0])
     assert same_record(train(specs[3]), train_ensemble(specs)[3])
