@@ -23,8 +23,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from scaling_claims import checks, expect, plots, theory
-from scaling_claims.estimates import Curve, Estimate, bootstrap
+from scaling_claims import theory
+
+from scaling_claims.claims import checks, expect, plots
+from scaling_claims.claims.estimates import Curve, Estimate, bootstrap
 from scaling_claims.fit import best_of_n_kl, fit_coverage_law, fit_gao, fit_saturating
 from scaling_claims.metrics import pass_at_k, pass_at_k_plugin
 

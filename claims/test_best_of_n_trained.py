@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 from test_emergence import BON, WIDTHS, addition_spec
 
-from scaling_claims import checks, plots
-from scaling_claims.estimates import bootstrap
+from scaling_claims.claims import checks, plots
+from scaling_claims.claims.estimates import bootstrap
 from scaling_claims.fit import fit_coverage_law, fit_gao, fit_saturating
 from scaling_claims.metrics import pass_at_k
 

@@ -32,10 +32,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_claims import checks, expect, ladders, plots
-from scaling_claims.estimates import Estimate, difference, paired_difference
+from scaling_claims import ladders
+
+from scaling_claims.claims import checks, expect, plots
+from scaling_claims.claims.estimates import Estimate, difference, paired_difference
 from scaling_claims.fit import fit_chinchilla, fit_isoflop_approach1, fit_isoflop_approach2
-from scaling_claims.sweep import require_ok
+from scaling_claims.runs.sweep import require_ok
 
 PAPER = "Hoffmann et al. 2022"
 A_PAPER = {"approach1": 0.50, "approach2": 0.49, "approach3": 0.46}

@@ -18,9 +18,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import checks, plots, theory
-from scaling_claims.estimates import Curve
-from scaling_claims.models import linear
+from scaling_claims import theory
+
+from scaling_claims.claims import checks, plots
+from scaling_claims.claims.estimates import Curve
+from scaling_claims.engine.models import linear
 
 PAPER = "Nakkiran et al. 2019; Belkin et al. 2019; Hastie et al. 2019"
 # 12 seeds (0-11) left two intervals straddling their tolerances (the ridge control's prominence

@@ -65,10 +65,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import checks, expect, plots
-from scaling_claims.estimates import Curve, bootstrap
+from scaling_claims.claims import checks, expect, plots
+from scaling_claims.claims.estimates import Curve, bootstrap
 from scaling_claims.peaks import cross_fitted_gaps, first_at_most, interpolation_peak
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
 PAPER = "Nakkiran et al. 2019 (Deep Double Descent)"
 N_TRAIN, K, D_IN, SEPARATION, NOISE = 200, 4, 16, 3.5, 0.2

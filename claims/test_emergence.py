@@ -26,10 +26,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import checks, expect, plots
-from scaling_claims.estimates import Estimate, bootstrap
+from scaling_claims.claims import checks, expect, plots
+from scaling_claims.claims.estimates import Estimate, bootstrap
 from scaling_claims.fit import fit_logistic, fit_power_law
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
 PAPER = "Schaeffer, Miranda, Koyejo 2023, Are Emergent Abilities of LLMs a Mirage?"
 WIDTHS = (8, 16, 24, 32, 48)

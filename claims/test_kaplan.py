@@ -32,10 +32,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_claims import checks, expect, ladders, plots
-from scaling_claims.estimates import Estimate, paired_difference
+from scaling_claims import ladders
+
+from scaling_claims.claims import checks, expect, plots
+from scaling_claims.claims.estimates import Estimate, paired_difference
 from scaling_claims.fit import fit_power_law
-from scaling_claims.sweep import require_ok
+from scaling_claims.runs.sweep import require_ok
 
 PAPER = "Kaplan et al. 2020"
 ALPHA_N_PAPER = 0.076

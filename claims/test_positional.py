@@ -31,9 +31,9 @@ import math
 import numpy as np
 import pytest
 
-from scaling_claims import checks, expect, plots
-from scaling_claims.estimates import Estimate, paired_difference
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.claims import checks, expect, plots
+from scaling_claims.claims.estimates import Estimate, paired_difference
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
 PRESS = "Press et al. 2022 (ALiBi); Chen et al. 2023 (position interpolation)"
 PRESS_QUOTE = ("Press et al. 2022 (Train Short, Test Long), WikiText-103: sinusoidal improves only up to ~20 extra "

@@ -56,10 +56,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import checks, plots, quanta
-from scaling_claims.estimates import Estimate, bootstrap
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
-from scaling_claims.sweep import require_ok, results_frame
+from scaling_claims import quanta
+
+from scaling_claims.claims import checks, plots
+from scaling_claims.claims.estimates import Estimate, bootstrap
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.runs.sweep import require_ok, results_frame
 
 PAPER = "Michaud et al. 2023 (The Quantization Model of Neural Scaling)"
 A = 0.4  # the paper's: subtask k drawn with probability ~ k**-(A+1)

@@ -17,10 +17,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import checks, plots, theory
-from scaling_claims.estimates import Estimate, bootstrap
+from scaling_claims import theory
+
+from scaling_claims.claims import checks, plots
+from scaling_claims.claims.estimates import Estimate, bootstrap
 from scaling_claims.fit import fit_power_law
-from scaling_claims.models import linear
+from scaling_claims.engine.models import linear
 
 HUTTER = "Hutter 2021, Learning Curve Theory"
 SPECTRAL = "Maloney, Roberts, Sully 2022; Bahri et al. 2021"

@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import plan as P
-from .executors import EXECUTOR_NAMES
+from scaling_claims import plan as P
+from scaling_claims.runs.executors import EXECUTOR_NAMES
 
 EXIT_USAGE = 2
 
@@ -82,7 +82,7 @@ def _time_line(t: P.TrainingTime, price_per_hour: float | None) -> str:
 
 # ----------------------------------------------------------------------------- fit
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .userruns import fit_runs, plot_runs, read_runs
+    from scaling_claims.userruns import fit_runs, plot_runs, read_runs
 
     runs, columns = read_runs(args.csv, args.n_col, args.d_col, args.c_col, args.loss_col, args.flops_per_token)
     res = fit_runs(runs, method=args.method, tie_exponents=args.tie_exponents, asymmetry=args.asymmetry,
@@ -229,8 +229,8 @@ def cmd_design(args: argparse.Namespace) -> int:
 def ladder_specs(ladder: P.Ladder, n_layer: int = 2, seeds: Sequence[int] = (0,), device: str = "cpu") -> list:
     """The ladder as RunSpecs of this project's decoder family (``scaling_claims.ladders``): the
     width whose non-embedding N is nearest each rung's N, trained for the rung's D tokens."""
-    from . import ladders
-    from .specs import Budget
+    from scaling_claims import ladders
+    from scaling_claims.engine.specs import Budget
 
     out = []
     for r in ladder.rungs:
@@ -243,10 +243,10 @@ def ladder_specs(ladder: P.Ladder, n_layer: int = 2, seeds: Sequence[int] = (0,)
 def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .cache import RunCache
-    from .executors import make_executor
-    from .specs import RunSpec
-    from .sweep import require_ok, results_frame, run_sweep
+    from scaling_claims.runs.cache import RunCache
+    from scaling_claims.runs.executors import make_executor
+    from scaling_claims.engine.specs import RunSpec
+    from scaling_claims.runs.sweep import require_ok, results_frame, run_sweep
 
     try:
         raw = json.loads(Path(args.specs).read_text())
@@ -276,8 +276,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- report
 def cmd_report(args: argparse.Namespace) -> int:
-    from . import report
-    from .records import ClaimRecord
+    from scaling_claims.claims import report
+    from scaling_claims.claims.records import ClaimRecord
 
     art = Path(args.artifacts_dir)
     source = art / "claims.json"

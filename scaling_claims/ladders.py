@@ -28,8 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from .flops import flops_per_token, param_counts
-from .specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.engine.flops import flops_per_token, param_counts
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
 CTX = 64
 BATCH = 16

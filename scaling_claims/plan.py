@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import optimize
 
-from .fit.chinchilla import optimal_allocation
+from scaling_claims.fit.chinchilla import optimal_allocation
 
 _PARAMS = ("E", "A", "B", "alpha", "beta")
 

@@ -24,8 +24,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from .fit import fit_power_law
-from .fit._result import FitResult
+from scaling_claims.fit import fit_power_law
+from scaling_claims.fit._result import FitResult
 
 CHANCE_LOSS_BINARY = math.log(2.0)  # cross-entropy of a coin flip: an unlearned parity
 

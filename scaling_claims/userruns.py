@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .fit import fit_chinchilla, fit_isoflop_approach1, fit_isoflop_approach2, leave_largest_out, rollout
-from .plan import Law
+from scaling_claims.fit import fit_chinchilla, fit_isoflop_approach1, fit_isoflop_approach2, leave_largest_out, rollout
+from scaling_claims.plan import Law
 
 COLUMN_GUESSES = {
     "N": ("N", "params", "n_params", "num_params", "parameters", "model_size"),
@@ -176,7 +176,7 @@ def fit_runs(runs: pd.DataFrame, method: str = "huber", tie_exponents: bool = Fa
 def plot_runs(path: str | Path, result: RunsFit) -> Path:
     """IsoFLOP curves with the law's prediction along each (when the runs form groups), else
     loss against N per token count with the law along each."""
-    from . import plots
+    from scaling_claims.claims import plots
 
     runs, law = result.runs, result.law
     groups = isoflop_groups(runs)

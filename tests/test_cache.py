@@ -209,24 +209,30 @@ def test_any_result_roundtrips_through_the_cache(tmp_path_factory, metrics, loss
 
 
 def test_the_code_salt_follows_the_engine_sources(tmp_path):
-    """A change to training code changes every key (nothing to remember to bump); a change
-    elsewhere in the package does not."""
+    """A change to training code, or a new engine module, changes every key (nothing to
+    remember to bump); a change elsewhere in the package does not."""
     import shutil
 
-    from scaling_claims import specs as specs_mod
+    from scaling_claims.engine import specs as specs_mod
 
-    pkg = Path(specs_mod.__file__).resolve().parent
+    pkg = Path(specs_mod.__file__).resolve().parents[1]
     copy = tmp_path / "scaling_claims"
     shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    assert specs_mod.engine_fingerprint(copy) == specs_mod.CODE_VERSION
-    (copy / "report.py").write_text((copy / "report.py").read_text() + "\n# not engine code\n")
-    assert specs_mod.engine_fingerprint(copy) == specs_mod.CODE_VERSION
-    (copy / "train.py").write_text((copy / "train.py").read_text().replace("DIVERGENCE_FACTOR = 2.0",
-                                                                          "DIVERGENCE_FACTOR = 3.0"))
-    assert specs_mod.engine_fingerprint(copy) != specs_mod.CODE_VERSION
-    shutil.copy(pkg / "train.py", copy / "train.py")
-    (copy / "models" / "gpt.py").write_text((copy / "models" / "gpt.py").read_text() + "\n")
-    assert specs_mod.engine_fingerprint(copy) != specs_mod.CODE_VERSION
+    engine = copy / "engine"
+    assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
+    report = copy / "claims" / "report.py"
+    report.write_text(report.read_text() + "\n# not engine code\n")
+    assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
+    (engine / "training.py").write_text((engine / "training.py").read_text().replace(
+        "DIVERGENCE_FACTOR = 2.0", "DIVERGENCE_FACTOR = 3.0"))
+    assert specs_mod.engine_fingerprint(engine) != specs_mod.CODE_VERSION
+    shutil.copy(pkg / "engine" / "training.py", engine / "training.py")
+    (engine / "models" / "gpt.py").write_text((engine / "models" / "gpt.py").read_text() + "\n")
+    assert specs_mod.engine_fingerprint(engine) != specs_mod.CODE_VERSION
+    shutil.copy(pkg / "engine" / "models" / "gpt.py", engine / "models" / "gpt.py")
+    assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
+    (engine / "schedules.py").write_text("WARMUP = 1\n")  # a new engine module
+    assert specs_mod.engine_fingerprint(engine) != specs_mod.CODE_VERSION
 
 
 def test_claim_gives_cached_busy_or_the_held_lock(tmp_path):

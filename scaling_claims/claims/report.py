@@ -1,0 +1,244 @@
+"""Artifacts and the session report.
+
+Layout under the artifacts directory (default ``<rootdir>/artifacts``)::
+
+    <claim-id>/points.csv     the data behind the claim (write_points)
+    <claim-id>/fit.json       the fit(s) (write_fit: a FitResult, or a dict of them / plain values)
+    <claim-id>/plot.png       the plot (scaling_claims.plots)
+    records/<claim-id>.json   one ClaimRecord per claim, written by the worker that ran it
+    claims.json               every record of the session (write_claims_json, controller only)
+    report.md                 the tables (paper claims, then sanity checks): claim, paper value,
+                              measured [CI], tolerance, verdict, plot; then reasons and notes
+
+``summary_table(records)`` is the plain-text table printed at the end of a pytest session.
+Paper claims and sanity checks (identities and checks of our own code) are counted apart: a
+sanity check is never counted as evidence for a paper.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from scaling_claims.claims.records import ClaimRecord, _clean, safe_id
+
+
+def claim_dir(artifacts_dir: str | Path, claim_id: str) -> Path:
+    """``artifacts_dir/<safe claim id>/``, created."""
+    d = Path(artifacts_dir) / safe_id(claim_id)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def write_points(directory: str | Path, points: Any, name: str = "points.csv") -> Path:
+    """Write the claim's data (a DataFrame, or a mapping of equal-length columns) as CSV."""
+    if isinstance(points, pd.DataFrame):
+        frame = points
+    elif isinstance(points, Mapping):
+        frame = pd.DataFrame({k: list(v) if hasattr(v, "__len__") and not isinstance(v, str) else [v]
+                              for k, v in points.items()})
+    else:
+        raise ValueError(f"points must be a DataFrame or a mapping of columns, got {type(points).__name__}")
+    path = Path(directory) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # list-valued columns (curves) are serialised as JSON text so the CSV stays flat
+    frame = frame.copy()
+    for col in frame.columns:
+        if frame[col].map(lambda v: isinstance(v, (list, tuple, dict))).any():
+            frame[col] = frame[col].map(lambda v: json.dumps(_clean(v)))
+    frame.to_csv(path, index=False)
+    return path
+
+
+def fit_to_dict(fit: Any) -> Any:
+    """A FitResult (anything with ``to_dict``) or a dict/list of them, as JSON-ready data."""
+    if hasattr(fit, "to_dict"):
+        return _clean(fit.to_dict())
+    if isinstance(fit, Mapping):
+        return {str(k): fit_to_dict(v) for k, v in fit.items()}
+    if isinstance(fit, (list, tuple)):
+        return [fit_to_dict(v) for v in fit]
+    return _clean(fit)
+
+
+def write_fit(directory: str | Path, fit: Any, name: str = "fit.json") -> Path:
+    path = Path(directory) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(fit_to_dict(fit), indent=2, sort_keys=True, allow_nan=False))
+    return path
+
+
+def read_records(records_dir: str | Path) -> list[ClaimRecord]:
+    """Every ``*.json`` record in ``records_dir``, sorted by claim id."""
+    d = Path(records_dir)
+    if not d.is_dir():
+        return []
+    return sorted((ClaimRecord.load(p) for p in d.glob("*.json")), key=lambda r: r.claim_id)
+
+
+def write_claims_json(path: str | Path, records: Sequence[ClaimRecord]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"claims": [r.to_dict() for r in sorted(records, key=lambda r: r.claim_id)],
+            "counts": verdict_counts(records, "claim"), "sanity_counts": verdict_counts(records, "sanity")}
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
+    return path
+
+
+def verdict_counts(records: Iterable[ClaimRecord], kind: str | None = None) -> dict[str, int]:
+    """Verdicts of ``records`` (of one ``kind``, "claim" or "sanity", when given)."""
+    counts = {"confirmed": 0, "refuted": 0, "inconclusive": 0}
+    for r in records:
+        if kind is None or r.kind == kind:
+            counts[r.verdict] += 1
+    return counts
+
+
+def fmt_verdict(record: ClaimRecord) -> str:
+    """The verdict with what qualifies it: an error, a skip, a run that never happened, a
+    refutation at our scale counted as inconclusive, a verdict that changed from the expected."""
+    text = record.verdict
+    if record.outcome in ("error", "skipped", "not run"):
+        text += f" ({record.outcome})"
+    elif record.evidence != record.verdict:
+        text += " (out of regime)"
+    if record.outcome == "failed":
+        text += f"; CHANGED, expected {record.expected}"
+    return text
+
+
+def _counts_line(records: Sequence[ClaimRecord], kind: str) -> str:
+    c = verdict_counts(records, kind)
+    n = sum(c.values())
+    label = ("paper claim" if kind == "claim" else "sanity check") + ("" if n == 1 else "s")
+    changed = sum(1 for r in records if r.kind == kind and r.outcome == "failed")
+    errors = sum(1 for r in records if r.kind == kind and r.outcome in ("error", "skipped", "not run"))
+    extra = "".join([f"; {changed} changed from the expected verdict" if changed else "",
+                     f"; {errors} errored, skipped or not run" if errors else ""])
+    return f"{n} {label}: {c['confirmed']} confirmed, {c['refuted']} refuted, {c['inconclusive']} inconclusive{extra}"
+
+
+def fmt_value(value: Any) -> str:
+    """A number to 4 significant figures; text as is; None as an em dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return "nan" if isinstance(value, float) and not math.isfinite(value) else f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(fmt_value(v) for v in value) + "]"
+    return str(value)
+
+
+def fmt_measured(record: ClaimRecord) -> str:
+    """``measured [lo, hi]`` (the CI when there is one)."""
+    text = fmt_value(record.measured)
+    if record.ci is not None and all(v is not None for v in record.ci):
+        text += f" [{fmt_value(record.ci[0])}, {fmt_value(record.ci[1])}]"
+    return text
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(records: Sequence[ClaimRecord], artifacts_dir: Path) -> list[str]:
+    lines = ["| claim | paper | quantity | paper value | measured [CI] | tolerance | verdict | plot |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: r.claim_id):
+        plot = r.artifacts.get("plot")
+        link = ""
+        if plot:
+            rel = os.path.relpath(Path(plot) if Path(plot).is_absolute() else artifacts_dir / plot, artifacts_dir)
+            link = f"[plot]({Path(rel).as_posix()})"
+        lines.append("| " + " | ".join(_md_escape(c) for c in (
+            r.claim_id, r.paper, r.quantity, fmt_value(r.paper_value), fmt_measured(r), r.tolerance,
+            f"**{fmt_verdict(r)}**", link)) + " |")
+    return lines
+
+
+def _details(r: ClaimRecord) -> list[str]:
+    bits = [f"- **{r.claim_id}**: {r.claim}".rstrip(": ")]
+    bits.append(f"  - verdict {fmt_verdict(r)}: {r.reason}" if r.reason else f"  - verdict {fmt_verdict(r)}")
+    if r.expectation:
+        bits.append(f"  - {r.expectation}")
+    if r.justification:
+        bits.append(f"  - tolerance {r.tolerance}: {r.justification}")
+    if r.ci_method:
+        bits.append(f"  - interval: {r.ci_method}")
+    for c in r.checks:
+        if c.get("verdict", "confirmed" if c.get("passed") else "refuted") != "confirmed":
+            bits.append(f"  - check {c['name']} ({c.get('verdict', 'refuted')}): {c.get('message', '')}")
+    for n in r.notes:
+        bits.append(f"  - {n}")
+    env = ", ".join(x for x in (r.device, r.dtype, f"torch {r.torch_version}" if r.torch_version else "",
+                                f"seeds {r.seeds}" if r.seeds else "", r.budget,
+                                f"{r.wall_time_s:.1f} s" if r.wall_time_s is not None else "",
+                                f"N = {r.param_convention}" if r.param_convention else "") if x)
+    if env:
+        bits.append(f"  - {env}")
+    return [_md_escape(b) if i == 0 else b.replace("\n", " ") for i, b in enumerate(bits)]
+
+
+def render_report_md(records: Sequence[ClaimRecord], artifacts_dir: str | Path) -> str:
+    """The markdown report: counts, the paper claims' table, the sanity checks' table (each row
+    linked to its plot), then each record's verdict reason, expectation, tolerance and notes."""
+    artifacts_dir = Path(artifacts_dir)
+    claims = [r for r in records if r.kind == "claim"]
+    sanity = [r for r in records if r.kind == "sanity"]
+    lines = ["# Scaling claims: report", "", _counts_line(records, "claim") + ".",
+             _counts_line(records, "sanity") + ".", "",
+             "A verdict is decided by where the whole interval lies: confirmed when every check's interval "
+             "satisfies the claim, refuted when one lies wholly against it, inconclusive otherwise (see "
+             "docs/claims.md).", ""]
+    if claims:
+        lines += ["## Paper claims", ""] + _table(claims, artifacts_dir) + [""]
+    if sanity:
+        lines += ["## Sanity checks (identities and checks of our own code; not evidence for a paper)", ""] + \
+            _table(sanity, artifacts_dir) + [""]
+    lines += ["## Verdicts, tolerances and notes", ""]
+    for r in sorted(claims, key=lambda r: r.claim_id) + sorted(sanity, key=lambda r: r.claim_id):
+        lines += _details(r)
+    return "\n".join(lines) + "\n"
+
+
+def summary_table(records: Sequence[ClaimRecord], width: int = 34) -> str:
+    """Plain-text tables for the terminal (paper claims, then sanity checks): claim, paper
+    value, measured [CI], verdict; each followed by its counts."""
+    out = []
+    for kind, title in (("claim", "paper claims"), ("sanity", "sanity checks (not evidence for a paper)")):
+        group = sorted((r for r in records if r.kind == kind), key=lambda r: r.claim_id)
+        if not group:
+            continue
+        rows = [(title, "paper", "measured [CI]", "verdict")]
+        for r in group:
+            cid = r.claim_id if len(r.claim_id) <= width else r.claim_id[: width - 1] + "…"
+            rows.append((cid, fmt_value(r.paper_value)[:20], fmt_measured(r)[:36], fmt_verdict(r)))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        if out:
+            out.append("")
+        for j, row in enumerate(rows):
+            out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            if j == 0:
+                out.append("  ".join("-" * w for w in widths))
+        out.append(_counts_line(records, kind))
+    return "\n".join(out)
+
+
+def write_session_report(artifacts_dir: str | Path, records: Sequence[ClaimRecord]) -> tuple[Path, Path]:
+    """Write ``claims.json`` and ``report.md`` under ``artifacts_dir``."""
+    artifacts_dir = Path(artifacts_dir)
+    return (write_claims_json(artifacts_dir / "claims.json", records),
+            _write_text(artifacts_dir / "report.md", render_report_md(records, artifacts_dir)))
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

@@ -1,0 +1,120 @@
+"""Sweeps on a Ray cluster (the optional extra ``scaling-claims[ray]``).
+
+``RayExecutor`` sends each run that has no record to a Ray task and writes the result into the
+*driver's* run cache, so the machines of a cluster need no shared filesystem: the driver keeps
+the cache (and its resumability), the workers only train. Like the process pool it answers
+cache hits itself, submits the longest runs first, and takes each key's file lock for the
+duration (so two drivers, or two xdist workers sharing a sweep, never train a spec twice).
+
+Failures: a task whose worker dies (killed, out of memory, a lost node) is retried by Ray up to
+``retries`` times, then recorded as a failed run with the reason, as an exception raised by the
+trainer is; the sweep always completes with a record for every spec. A worker whose
+installation computes another cache key (other engine code: ``specs.engine_fingerprint``) has
+its result recorded as failed with that reason rather than cached under the wrong code.
+
+Where the cluster is: ``address`` (``--ray-address``), else ``$RAY_ADDRESS``, else a local Ray
+instance started on this machine. Every worker needs scaling-claims installed at the same
+version (``pip install -e .`` on each node, or a Ray ``runtime_env``); see docs/running.md.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import filelock
+
+from scaling_claims.runs.cache import RunCache, TrainFn, failed_result, train_or_fail
+from scaling_claims.runs.executors import Progress, estimated_cost
+from scaling_claims.engine import RunResult, RunSpec
+
+
+def _train_remote(spec_dict: dict, train_fn: TrainFn | None) -> dict:
+    """Runs on a Ray worker: one torch thread, train, never raise for a failed run."""
+    from scaling_claims.runs.executors import single_thread_torch
+
+    single_thread_torch()
+    return train_or_fail(RunSpec.from_dict(spec_dict), train_fn).to_dict()
+
+
+class RayExecutor:
+    """Runs specs as Ray tasks (one CPU each, one GPU for CUDA specs); the driver writes the cache."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, retries: int = 1) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("the Ray executor needs Ray: pip install 'scaling-claims[ray]'") from None
+        if retries < 0:
+            raise ValueError(f"retries must be >= 0, got {retries}")
+        self.ray, self.retries = ray, int(retries)
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self._owns_ray = False
+        if not ray.is_initialized():
+            kwargs = {"address": self.address} if self.address else {"num_cpus": num_cpus}
+            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kwargs)
+            self._owns_ray = True
+        self._remote = ray.remote(_train_remote)
+
+    def run(
+        self,
+        specs: Sequence[RunSpec],
+        cache: RunCache,
+        train_fn: TrainFn | None = None,
+        *,
+        refresh_since: float | None = None,
+        blocking: bool = True,
+        progress: Progress | None = None,
+    ) -> dict[str, str]:
+        outcome: dict[str, str] = {}
+        held: dict[str, tuple[RunSpec, filelock.FileLock]] = {}
+        try:
+            for spec in specs:
+                key = spec.key()
+                how, _, lock = cache.claim(key, refresh_since=refresh_since, blocking=blocking)
+                if lock is not None:
+                    held[key] = (spec, lock)
+                    continue
+                outcome[key] = how
+                if progress is not None and how == "cached":
+                    progress.update(trained=False)
+            refs = {}
+            for key, (spec, _) in sorted(held.items(), key=lambda kv: estimated_cost(kv[1][0]), reverse=True):
+                options = {"num_cpus": 1, "max_retries": self.retries}
+                if spec.device == "cuda":
+                    options["num_gpus"] = 1
+                refs[self._remote.options(**options).remote(spec.to_dict(), train_fn)] = key
+            pending = list(refs)
+            while pending:
+                ready, pending = self.ray.wait(pending, num_returns=1)
+                key = refs[ready[0]]
+                spec, lock = held.pop(key)
+                cache.put(self._result(spec, ready[0]))
+                lock.release()
+                outcome[key] = "trained"
+                if progress is not None:
+                    progress.update(trained=True)
+        finally:
+            for _, lock in held.values():
+                lock.release()
+        return outcome
+
+    def _result(self, spec: RunSpec, ref) -> RunResult:
+        """The task's result, or a failed run saying why there is none."""
+        try:
+            result = RunResult.from_dict(self.ray.get(ref))
+        except self.ray.exceptions.RayError as err:  # worker died after the retries, node lost, ...
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            return failed_result(spec, f"ray: {type(err).__name__} after {self.retries} retr"
+                                       f"{'y' if self.retries == 1 else 'ies'}: {reason}")
+        if result.key != spec.key():
+            return failed_result(spec, f"the Ray worker computed cache key {result.key}, the driver {spec.key()}: "
+                                       "its scaling-claims engine code differs (install the same version everywhere)")
+        return result
+
+    def close(self) -> None:
+        if self._owns_ray and self.ray.is_initialized():
+            self.ray.shutdown()
+            self._owns_ray = False
