@@ -26,8 +26,8 @@ BIG_GPT = ModelSpec(n_layer=2, d_model=32, n_head=4, ctx=64)  # a step of ~2.5e8
 
 
 def mlp_spec(seed: int, noise: float = 0.2, lr: float = 3e-3, steps: int = 40, h: int = 8) -> RunSpec:
-    return RunSpec(model=dataclasses.replace(MLP, hidden=(h,)), data=DataSpec.make("noisy_classes", seed=seed, n_train=64, n_classes=4, d_in=16,
-                                                 label_noise=noise),
+    return RunSpec(model=dataclasses.replace(MLP, hidden=(h,)),
+                   data=DataSpec.make("noisy_classes", seed=seed, n_train=64, n_classes=4, d_in=16, label_noise=noise),
                    optim=OptimSpec(lr=lr, weight_decay=0.0, batch_size=64, grad_clip=0.0, schedule="constant"),
                    budget=Budget(steps=steps), seed=seed, eval_every=20, eval_batches=1,
                    evals=(EvalSpec.make("classification.error"),), tag="batches-test")

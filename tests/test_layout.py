@@ -70,7 +70,8 @@ def test_the_layering_check_catches_an_import_of_engine_internals(tmp_path):
     (runs / "probe.py").write_text("from scaling_claims.engine.training import LossWatch\n"
                                    "from scaling_claims import train\nfrom scaling_claims.engine import RunSpec\n")
     found = violations("runs", runs_may_import, root=tmp_path)
-    assert found == ["runs/probe.py imports scaling_claims.engine.training", "runs/probe.py imports scaling_claims.train"]
+    assert found == ["runs/probe.py imports scaling_claims.engine.training",
+                     "runs/probe.py imports scaling_claims.train"]
 
 
 @pytest.mark.parametrize("old, new", sorted(scaling_claims.MOVED.items()))

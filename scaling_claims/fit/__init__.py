@@ -5,13 +5,13 @@ parameters, standard errors, 95% confidence intervals, goodness of fit (``r2``),
 and ``to_dict()``; bad input raises ``ValueError`` naming the problem. See docs/fitting.md.
 """
 
-from scaling_claims.fit._result import FitResult
-from scaling_claims.fit.chinchilla import ChinchillaBootstrap, ChinchillaFit, chinchilla_loss, fit_chinchilla, optimal_allocation
-from scaling_claims.fit.extrapolation import (Extrapolation, ExtrapolationCheck, Rollout, extrapolate, leave_largest_out, leave_one_out,
+from ._result import FitResult
+from .chinchilla import ChinchillaBootstrap, ChinchillaFit, chinchilla_loss, fit_chinchilla, optimal_allocation
+from .extrapolation import (Extrapolation, ExtrapolationCheck, Rollout, extrapolate, leave_largest_out, leave_one_out,
                             rollout, trust_grade)
-from scaling_claims.fit.forms import best_of_n_kl, fit_coverage_law, fit_gao, fit_learning_curve, fit_logistic, fit_saturating
-from scaling_claims.fit.isoflop import IsoFLOPFit, fit_isoflop_approach1, fit_isoflop_approach2
-from scaling_claims.fit.power_law import fit_power_law
+from .forms import best_of_n_kl, fit_coverage_law, fit_gao, fit_learning_curve, fit_logistic, fit_saturating
+from .isoflop import IsoFLOPFit, fit_isoflop_approach1, fit_isoflop_approach2
+from .power_law import fit_power_law
 
 __all__ = [
     "FitResult", "ChinchillaFit", "ChinchillaBootstrap", "IsoFLOPFit", "Extrapolation", "ExtrapolationCheck",

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import optimize
 
-from scaling_claims.fit._result import FitResult, covariance_from_jacobian, r_squared, t_intervals
+from ._result import FitResult, covariance_from_jacobian, r_squared, t_intervals
 
 
 def hc3_covariance(jac: np.ndarray, residuals: np.ndarray) -> tuple[np.ndarray, int]:

@@ -60,8 +60,8 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import optimize
 
-from scaling_claims.fit._result import FitResult, covariance_from_jacobian, r_squared, t_intervals
-from scaling_claims.fit._validate import as_float_array, check_enough_points, check_not_constant, check_positive, check_same_length
+from ._result import FitResult, covariance_from_jacobian, r_squared, t_intervals
+from ._validate import as_float_array, check_enough_points, check_not_constant, check_positive, check_same_length
 
 HUBER_DELTA = 1e-3
 EXPONENT_GRID = np.linspace(0.02, 2.0, 34)  # alpha and beta grid for the variable-projection start

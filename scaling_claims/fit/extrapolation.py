@@ -26,8 +26,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from scaling_claims.fit._result import FitResult
-from scaling_claims.fit._validate import as_float_array, check_same_length
+from ._result import FitResult
+from ._validate import as_float_array, check_same_length
 
 TRUST_HIGH = 0.05
 TRUST_MEDIUM = 0.10

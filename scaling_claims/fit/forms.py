@@ -20,11 +20,11 @@ import math
 
 import numpy as np
 
-from scaling_claims.fit._nls import grid_start, nls_fit
-from scaling_claims.fit._result import FitResult, r_squared, t_intervals, t_quantile
-from scaling_claims.fit._validate import (as_float_array, check_enough_points, check_in_range, check_not_constant, check_positive,
+from ._nls import grid_start, nls_fit
+from ._result import FitResult, r_squared, t_intervals, t_quantile
+from ._validate import (as_float_array, check_enough_points, check_in_range, check_not_constant, check_positive,
                         check_same_length)
-from scaling_claims.fit.power_law import _fit_with_offset
+from .power_law import _fit_with_offset
 
 
 def _pair(x, y, x_name: str, y_name: str, n_params: int, what: str) -> tuple[np.ndarray, np.ndarray]:

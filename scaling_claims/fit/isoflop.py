@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from scaling_claims.fit._result import FitResult, jsonable
-from scaling_claims.fit._validate import as_float_array, check_positive, check_same_length
-from scaling_claims.fit.power_law import fit_power_law
+from ._result import FitResult, jsonable
+from ._validate import as_float_array, check_positive, check_same_length
+from .power_law import fit_power_law
 
 
 def _validated(N, D, L, C):

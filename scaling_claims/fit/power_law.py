@@ -20,8 +20,8 @@ import math
 import numpy as np
 from scipy import optimize
 
-from scaling_claims.fit._result import FitResult, covariance_from_jacobian, r_squared, t_intervals, t_quantile
-from scaling_claims.fit._validate import as_float_array, check_enough_points, check_not_constant, check_positive, check_same_length
+from ._result import FitResult, covariance_from_jacobian, r_squared, t_intervals, t_quantile
+from ._validate import as_float_array, check_enough_points, check_not_constant, check_positive, check_same_length
 
 _EXPONENT_GRID = np.linspace(-3.0, 5.0, 321)
 

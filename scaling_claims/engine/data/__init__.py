@@ -22,12 +22,12 @@ import inspect
 from typing import Any, Callable
 
 from scaling_claims.engine.specs import DataSpec
-from scaling_claims.engine.data.base import EVAL_SEED, Batch, Task
-from scaling_claims.engine.data.corpus import ByteCorpusTask
-from scaling_claims.engine.data.stdlib import load_stdlib_corpus, make_stdlib_task
-from scaling_claims.engine.data.synthetic import AdditionTask, CopyTask, ModularTask, Problems, SequenceTask, SparseParityTask, ZipfFeaturesTask
-from scaling_claims.engine.data.textfile import make_textfile_task
-from scaling_claims.engine.data.noisy_classes import NoisyClassesTask
+from .base import EVAL_SEED, Batch, Task
+from .corpus import ByteCorpusTask
+from .stdlib import load_stdlib_corpus, make_stdlib_task
+from .synthetic import AdditionTask, CopyTask, ModularTask, Problems, SequenceTask, SparseParityTask, ZipfFeaturesTask
+from .textfile import make_textfile_task
+from .noisy_classes import NoisyClassesTask
 
 __all__ = [
     "EVAL_SEED", "Batch", "Task", "ByteCorpusTask", "SequenceTask", "Problems", "AdditionTask", "CopyTask",

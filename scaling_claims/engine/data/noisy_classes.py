@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from scaling_claims.engine.data.base import EVAL_SEED, Batch, Task, check_positive, generator
+from .base import EVAL_SEED, Batch, Task, check_positive, generator
 
 
 class NoisyClassesTask(Task):

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scaling_claims.engine.data.corpus import ByteCorpusTask
+from .corpus import ByteCorpusTask
 
 EXCLUDED_DIRS = frozenset({"test", "tests", "idle_test", "site-packages", "__pycache__"})
 VALIDATION_MODULUS = 20

@@ -50,7 +50,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from scaling_claims.engine.data.base import EVAL_SEED, Batch, Task, check_positive, generator
+from .base import EVAL_SEED, Batch, Task, check_positive, generator
 
 
 @dataclass

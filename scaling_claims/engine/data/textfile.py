@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scaling_claims.engine.data.corpus import ByteCorpusTask
+from .corpus import ByteCorpusTask
 
 
 @functools.lru_cache(maxsize=4)

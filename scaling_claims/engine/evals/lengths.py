@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from scaling_claims.engine.evals.arithmetic import _logits, _problems, answer_scores, teacher_forced_logits
+from .arithmetic import _logits, _problems, answer_scores, teacher_forced_logits
 
 
 @torch.no_grad()

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from scaling_claims.engine.evals.classification import _predict
+from .classification import _predict
 
 
 def subtasks(model, task, spec, device, n_per_task: int = 512) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from torch import nn
 
 from scaling_claims.engine.specs import ModelSpec
-from scaling_claims.engine.models.gpt import GPT
-from scaling_claims.engine.models.mlp import MLP
+from .gpt import GPT
+from .mlp import MLP
 
 __all__ = ["GPT", "MLP", "build_model"]
 
