@@ -1,0 +1,163 @@
+"""Forecasting a run's final loss from the start of its loss curve (early stopping).
+
+Two forms, fitted to the observed part of a curve and evaluated at the step the run would end:
+
+- ``"power"``: ``L(s) = c + a * s**-b`` (``fit_learning_curve``), a power law in steps. It knows
+  nothing of the learning-rate schedule, so under warmup + cosine decay it cannot foresee the
+  drop that annealing brings at the end of a run.
+- ``"annealing"``: Tissue et al. 2024 ("Scaling Law with Learning Rate Annealing"),
+  ``L(s) = L0 + A * S1(s)**-alpha - C * S2(s)``, with ``S1`` the forward area (the sum of the
+  learning rates up to step s) and ``S2`` the annealing area (the learning-rate decreases,
+  accumulated with a momentum-like decay ``lambda``, 0.999 in the paper); see
+  :func:`annealing_areas`. It needs the schedule up to the target step.
+
+``forecast_final_loss(steps, losses, target_step, form=..., lr=...)`` returns a
+:class:`Forecast`: the value at ``target_step``, a ``level`` band from the fit's parameter
+uncertainty (delta method; not a prediction interval for one noisy evaluation), and the fit.
+Fitted constants such as ``c`` or ``L0`` are poorly identified from an early stretch of curve:
+forecast with them, never report them as measurements.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._nls import grid_start, nls_fit
+from ._result import FitResult
+from ._validate import as_float_array, check_positive, check_same_length
+from .forms import fit_learning_curve
+
+FORMS = ("power", "annealing")
+ANNEALING_DECAY = 0.999  # Tissue et al. 2024's lambda
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A final-loss forecast: ``value`` at ``target_step`` with its band ``(lo, hi)`` at
+    ``level``, from ``fit`` over the first ``used_steps`` steps (``fraction`` of the run)."""
+
+    form: str
+    target_step: int
+    used_steps: int
+    value: float
+    lo: float
+    hi: float
+    level: float
+    fit: FitResult
+
+    @property
+    def fraction(self) -> float:
+        return self.used_steps / self.target_step
+
+    def relative_error(self, actual: float) -> float:
+        """(forecast - actual) / actual."""
+        return (self.value - actual) / actual
+
+
+def annealing_areas(lr, decay: float = ANNEALING_DECAY) -> tuple[np.ndarray, np.ndarray]:
+    """Tissue et al.'s areas after each step, for ``lr[i]``, the learning rate of step i + 1:
+    ``S1[i] = sum_{j<=i} lr[j]`` and ``S2[i] = sum_{j<=i} m_j`` with the momentum
+    ``m_j = decay * m_{j-1} + max(0, lr[j-1] - lr[j])`` (``m_0 = 0``): the learning-rate
+    decreases so far, each carried on with weight decay**age. Warmup is not annealing: a rising
+    learning rate adds nothing to S2. A constant schedule has ``S2 = 0``."""
+    eta = as_float_array(lr, "lr")
+    if eta.ndim != 1 or eta.size < 1:
+        raise ValueError("lr must be a 1-D sequence of per-step learning rates")
+    if np.any(eta < 0):
+        raise ValueError("lr must be >= 0 at every step")
+    if not 0 <= decay < 1:
+        raise ValueError(f"decay must be in [0, 1), got {decay!r}")
+    drops = np.concatenate([[0.0], np.maximum(eta[:-1] - eta[1:], 0.0)])
+    m = np.empty_like(eta)
+    acc = 0.0
+    for i, d in enumerate(drops):
+        acc = decay * acc + d
+        m[i] = acc
+    return np.cumsum(eta), np.cumsum(m)
+
+
+def _annealing_model(t: np.ndarray, S1: np.ndarray, S2: np.ndarray) -> np.ndarray:
+    L0, log_A, alpha, C = t
+    return L0 + np.exp(log_A) * S1 ** -alpha - C * S2
+
+
+def fit_annealing_law(S1, S2, L, level: float = 0.95) -> FitResult:
+    """Fit ``L = L0 + A * S1**-alpha - C * S2`` (A > 0, alpha > 0, C >= 0) by least squares.
+    ``FitResult.predict(S1, S2)`` evaluates the fitted law."""
+    S1, S2, L = (as_float_array(v, name) for v, name in ((S1, "S1"), (S2, "S2"), (L, "L")))
+    n = check_same_length(S1=S1, S2=S2, L=L)
+    _need_points(n, 5, "the annealing law (4 parameters and at least one degree of freedom)")
+    check_positive(S1, "S1", "it is raised to a negative power")
+    check_positive(L, "L", "it is a loss")
+    span = float(L.max() - L.min()) or float(L.mean()) * 1e-3
+    candidates = [np.array([L0, math.log(max(A, 1e-12)), alpha, C])
+                  for L0 in np.linspace(0.0, float(L.min()), 6)
+                  for alpha in (0.1, 0.3, 0.5, 1.0)
+                  for A in ((float(L.max()) - L0) * float(S1.min()) ** alpha,)
+                  for C in (0.0, span / max(float(S2.max()), 1e-12) if S2.max() > 0 else 0.0)]
+    start = grid_start(lambda t, x: _annealing_model(t, x[0], x[1]), np.stack([S1, S2]), L, candidates)
+    res = nls_fit(kind="annealing_law", names=("L0", "log_A", "alpha", "C"),
+                  model=lambda t, x: _annealing_model(t, x[0], x[1]), x=np.stack([S1, S2]), y=L, start=start,
+                  bounds=([-np.inf, -np.inf, 1e-6, 0.0], [np.inf, np.inf, 10.0, np.inf]), level=level)
+    res.params["A"] = math.exp(res.params["log_A"])
+    res._model = lambda t, S1v, S2v: _annealing_model(t, S1v, S2v)  # predict(S1, S2)
+    return res
+
+
+def _need_points(n: int, k: int, what: str) -> None:
+    if n < k:
+        raise ValueError(f"{what} needs at least {k} points, got {n}")
+
+
+def _validated_curve(steps, losses) -> tuple[np.ndarray, np.ndarray]:
+    s = as_float_array(steps, "steps")
+    L = as_float_array(losses, "losses")
+    check_same_length(steps=s, losses=L)
+    if s.ndim != 1:
+        raise ValueError("steps and losses must be 1-D")
+    if np.any(s < 1) or np.any(s != np.round(s)):
+        raise ValueError("steps must be whole optimiser steps >= 1")
+    if np.any(np.diff(s) <= 0):
+        raise ValueError("steps must be strictly increasing (one loss per step, in order)")
+    check_positive(L, "losses", "it is a loss")
+    return s, L
+
+
+def forecast_final_loss(steps, losses, target_step: int, *, form: str = "power", lr=None,
+                        decay: float = ANNEALING_DECAY, level: float = 0.95) -> Forecast:
+    """Forecast the loss at ``target_step`` from the observed ``(steps, losses)`` of one run.
+
+    ``form``: "power" or "annealing" (module docstring). "annealing" needs ``lr``, the learning
+    rate of every step from 1 to at least ``target_step`` (``lr[i]`` for step i + 1).
+    ``ValueError`` for too few points (4 for "power", 5 for "annealing"), non-finite or
+    non-positive losses, a step axis that is not strictly increasing whole steps, a target
+    before the last observed step, or a schedule that does not reach the target."""
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    s, L = _validated_curve(steps, losses)
+    if not (isinstance(target_step, (int, np.integer)) and target_step >= s[-1]):
+        raise ValueError(f"target_step must be a whole step >= the last observed step {int(s[-1])}, "
+                         f"got {target_step!r}")
+    target = int(target_step)
+    if form == "power":
+        _need_points(len(s), 4, "a power-law forecast (3 parameters and at least one degree of freedom)")
+        fit = fit_learning_curve(s, L, level=level)
+        x_target: tuple = (np.array([float(target)]),)
+    else:
+        if lr is None:
+            raise ValueError("the annealing form needs lr, the learning rate of every step up to target_step")
+        eta = as_float_array(lr, "lr")
+        if eta.ndim != 1 or eta.size < target:
+            raise ValueError(f"lr must give the learning rate of each step up to target_step={target}, "
+                             f"got {eta.size} value(s)")
+        S1, S2 = annealing_areas(eta[:target], decay)
+        idx = s.astype(int) - 1
+        fit = fit_annealing_law(S1[idx], S2[idx], L, level=level)
+        x_target = (S1[target - 1:target], S2[target - 1:target])
+    value = float(fit.predict(*x_target)[0])
+    lo, hi = (float(v[0]) for v in fit.predict_interval(*x_target, level=level))
+    return Forecast(form=form, target_step=target, used_steps=int(s[-1]), value=value, lo=lo, hi=hi,
+                    level=level, fit=fit)
