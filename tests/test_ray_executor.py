@@ -62,6 +62,8 @@ def test_real_runs_match_the_in_process_executor(local_ray, tmp_path):
     for a, b in zip(here, there):
         assert a.curve == b.curve and a.final_eval_loss == b.final_eval_loss
     assert len(RunCache(tmp_path / "b")) == 2  # written by the driver
+    # tiny same-shape runs: one Ray task trains both as a batched ensemble, as in-process does
+    assert [r.env["ensemble"]["size"] for r in here + there] == [2, 2, 2, 2]
 
 
 def test_a_killed_worker_is_retried_and_the_sweep_completes(local_ray, tmp_path):

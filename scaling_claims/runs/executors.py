@@ -373,5 +373,5 @@ def make_executor(name: str = "auto", workers: int | None = None, device: str = 
     if name == "ray":
         from scaling_claims.runs.ray_executor import RayExecutor
 
-        return RayExecutor(address=ray_address, num_cpus=workers)
+        return RayExecutor(address=ray_address, num_cpus=workers, batching=batching)
     return InProcessExecutor(batching) if name == "inprocess" else PoolExecutor(workers, batching)

@@ -5,6 +5,8 @@
 the cache (and its resumability), the workers only train. Like the process pool it answers
 cache hits itself, submits the longest runs first, and takes each key's file lock for the
 duration (so two drivers, or two xdist workers sharing a sweep, never train a spec twice).
+Tiny same-shape runs go to one task as a batched ensemble (``scaling_claims.runs.batches``),
+unless ``batching=False``; the records are the same either way.
 
 Failures: a task whose worker dies (killed, out of memory, a lost node) is retried by Ray up to
 ``retries`` times, then recorded as a failed run with the reason, as an exception raised by the
@@ -24,17 +26,22 @@ from typing import Sequence
 
 import filelock
 
-from scaling_claims.runs.cache import RunCache, TrainFn, failed_result, train_or_fail
+from scaling_claims.runs.batches import plan_batches
+from scaling_claims.runs.cache import RunCache, TrainFn, failed_result, train_group_or_fail, train_or_fail
 from scaling_claims.runs.executors import Progress, estimated_cost
 from scaling_claims.engine import RunResult, RunSpec
 
 
-def _train_remote(spec_dict: dict, train_fn: TrainFn | None) -> dict:
-    """Runs on a Ray worker: one torch thread, train, never raise for a failed run."""
+def _train_remote(spec_dicts: list[dict], train_fn: TrainFn | None) -> list[dict]:
+    """Runs on a Ray worker: one torch thread; one run, or a group of tiny same-shape runs as
+    one batched ensemble (``scaling_claims.runs.batches``); never raises for a failed run."""
     from scaling_claims.runs.executors import single_thread_torch
 
     single_thread_torch()
-    return train_or_fail(RunSpec.from_dict(spec_dict), train_fn).to_dict()
+    specs = [RunSpec.from_dict(d) for d in spec_dicts]
+    if len(specs) > 1:
+        return [r.to_dict() for r in train_group_or_fail(specs)]
+    return [train_or_fail(specs[0], train_fn).to_dict()]
 
 
 class RayExecutor:
@@ -42,14 +49,15 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None, retries: int = 1) -> None:
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, retries: int = 1,
+                 batching: bool = True) -> None:
         try:
             import ray
         except ImportError:
             raise ValueError("the Ray executor needs Ray: pip install 'scaling-claims[ray]'") from None
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
-        self.ray, self.retries = ray, int(retries)
+        self.ray, self.retries, self.batching = ray, int(retries), batching
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self._owns_ray = False
         if not ray.is_initialized():
@@ -80,39 +88,43 @@ class RayExecutor:
                 outcome[key] = how
                 if progress is not None and how == "cached":
                     progress.update(trained=False)
+            cpus = max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+            units = plan_batches([spec for spec, _ in held.values()], batching=self.batching and train_fn is None,
+                                 parts=cpus)
             refs = {}
-            for key, (spec, _) in sorted(held.items(), key=lambda kv: estimated_cost(kv[1][0]), reverse=True):
+            for unit in sorted(units, key=lambda u: sum(map(estimated_cost, u)), reverse=True):
                 options = {"num_cpus": 1, "max_retries": self.retries}
-                if spec.device == "cuda":
+                if unit[0].device == "cuda":
                     options["num_gpus"] = 1
-                refs[self._remote.options(**options).remote(spec.to_dict(), train_fn)] = key
+                refs[self._remote.options(**options).remote([s.to_dict() for s in unit], train_fn)] = unit
             pending = list(refs)
             while pending:
                 ready, pending = self.ray.wait(pending, num_returns=1)
-                key = refs[ready[0]]
-                spec, lock = held.pop(key)
-                cache.put(self._result(spec, ready[0]))
-                lock.release()
-                outcome[key] = "trained"
-                if progress is not None:
-                    progress.update(trained=True)
+                unit = refs[ready[0]]
+                for spec, result in zip(unit, self._results(unit, ready[0])):
+                    _, lock = held.pop(spec.key())
+                    cache.put(result)
+                    lock.release()
+                    outcome[spec.key()] = "trained"
+                    if progress is not None:
+                        progress.update(trained=True)
         finally:
             for _, lock in held.values():
                 lock.release()
         return outcome
 
-    def _result(self, spec: RunSpec, ref) -> RunResult:
-        """The task's result, or a failed run saying why there is none."""
+    def _results(self, unit: list[RunSpec], ref) -> list[RunResult]:
+        """The task's results, one per spec of ``unit``, or failed runs saying why there are none."""
         try:
-            result = RunResult.from_dict(self.ray.get(ref))
+            results = [RunResult.from_dict(d) for d in self.ray.get(ref)]
         except self.ray.exceptions.RayError as err:  # worker died after the retries, node lost, ...
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            return failed_result(spec, f"ray: {type(err).__name__} after {self.retries} retr"
-                                       f"{'y' if self.retries == 1 else 'ies'}: {reason}")
-        if result.key != spec.key():
-            return failed_result(spec, f"the Ray worker computed cache key {result.key}, the driver {spec.key()}: "
-                                       "its scaling-claims engine code differs (install the same version everywhere)")
-        return result
+            return [failed_result(spec, f"ray: {type(err).__name__} after {self.retries} retr"
+                                        f"{'y' if self.retries == 1 else 'ies'}: {reason}") for spec in unit]
+        return [result if result.key == spec.key() else failed_result(
+                    spec, f"the Ray worker computed cache key {result.key}, the driver {spec.key()}: its "
+                          "scaling-claims engine code differs (install the same version everywhere)")
+                for spec, result in zip(unit, results)]
 
     def close(self) -> None:
         if self._owns_ray and self.ray.is_initialized():
