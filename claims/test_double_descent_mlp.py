@@ -48,7 +48,9 @@ p* = 172 parameters (h = 8; n K = 800); median test error 0.471 at h = 1, sweet 
 widest 0.295; gaps 0.116 +- 0.016 (7.2 SE) and 0.046 +- 0.011 (4.2 SE); control prominence
 1.00 vs 1.157.
 
-Measured on the fresh seeds 20-39 (the decision; same design, 600 runs, ~6 min cold on 2 cores):
+Measured on the fresh seeds 20-39 (the decision; same design, 600 runs, ~6 min cold on 2 cores
+then; since these tiny runs take the batched-ensemble path, 101 s, with the same verdict and a
+position interval of [0.756, 1.244] p*):
 p* = 172 again; peak 0.362 exactly at p*, sweet spot 0.229 (p/p* = 0.39), widest 0.301;
 cross-fitted gaps (99.7%) 0.100 [0.020, 0.187] above the sweet spot and 0.049 [0.006, 0.098]
 above the right minimum, control prominence 1.00 vs 1.20, gap 0.158 [0.030, 0.261]: all
