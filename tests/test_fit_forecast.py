@@ -55,6 +55,7 @@ def test_annealing_law_foresees_the_cosine_drop_that_a_power_law_misses():
     assert abs(annealing.relative_error(L[-1])) < 1e-3
     assert power.relative_error(L[-1]) > 0.02  # the final drop comes from annealing, not from steps
     fit = fit_annealing_law(*annealing_areas(lr), annealing_curve(lr))
+    assert fit.n == TOTAL and fit.dof == TOTAL - 4  # a law of two inputs counts its points, not its inputs
     S2_end = annealing_areas(lr)[1][-1]
     assert fit.params["alpha"] == pytest.approx(0.45, rel=1e-3)
     assert fit.params["C"] == pytest.approx(0.15 / S2_end, rel=1e-3)

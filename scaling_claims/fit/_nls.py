@@ -31,13 +31,21 @@ def hc3_covariance(jac: np.ndarray, residuals: np.ndarray) -> tuple[np.ndarray, 
     return bread @ meat @ bread, dof
 
 
-def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray], x: np.ndarray,
+def _inputs(x: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """The model's inputs: one array, or a tuple of arrays for a law of several variables."""
+    return x if isinstance(x, tuple) else (x,)
+
+
+def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray],
+            x: np.ndarray | tuple[np.ndarray, ...],
             y: np.ndarray, start: np.ndarray, bounds: tuple[Any, Any] = (-np.inf, np.inf),
             level: float = 0.95, info: dict[str, Any] | None = None,
             transform: Callable[[np.ndarray], np.ndarray] | None = None, space: str = "linear",
             covariance: str = "classic") -> FitResult:
     """Least squares of ``transform(model(theta, x))`` against ``transform(y)``.
 
+    ``x`` is the input array, or a tuple of input arrays for a law of several variables
+    (``model(theta, *x)``; the result's ``predict`` then takes them the same way).
     ``transform`` (e.g. ``np.log``) sets the space residuals, ``r2`` and intervals live in.
     ``names`` label the entries of ``theta``; callers convert to public parameters afterwards.
     A fit that ends at a bound is flagged as a whole (``flags["*"]``): its Gauss-Newton
@@ -47,9 +55,10 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
     """
     tf = transform if transform is not None else (lambda v: v)
     ty = tf(y)
+    xs = _inputs(x)
 
     def resid(t):
-        return tf(model(t, x)) - ty
+        return tf(model(t, *xs)) - ty
 
     sol = optimize.least_squares(resid, np.asarray(start, float), bounds=bounds, method="trf",
                                  jac="3-point", x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12)
@@ -67,22 +76,24 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
             if not np.isfinite(se[n]):
                 flags[n] = f"{n} is not identified by the data (no finite standard error)"
     return FitResult(kind=kind, params=dict(zip(names, sol.x)), se=se, ci=ci,
-                     r2=r_squared(ty, ty + sol.fun), r2_space=space, n=len(x), dof=dof,
+                     r2=r_squared(ty, ty + sol.fun), r2_space=space, n=len(xs[0]), dof=dof,
                      model=model, theta=sol.x, cov=cov, residuals=sol.fun, level=level,
                      info={**(info or {}), "optimizer_status": int(sol.status), "cost": float(sol.cost),
                            "at_bound": at_bound, "covariance": covariance}, flags=flags)
 
 
-def grid_start(model: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray,
+def grid_start(model: Callable[..., np.ndarray], x: np.ndarray | tuple[np.ndarray, ...], y: np.ndarray,
                candidates: Sequence[np.ndarray], transform: Callable[[np.ndarray], np.ndarray] | None = None
                ) -> np.ndarray:
-    """The candidate parameter vector with the smallest squared error (non-finite ones skipped)."""
+    """The candidate parameter vector with the smallest squared error (non-finite ones skipped);
+    ``x`` as for :func:`nls_fit`."""
     tf = transform if transform is not None else (lambda v: v)
     ty = tf(y)
+    xs = _inputs(x)
     best, best_sse = None, math.inf
     with np.errstate(all="ignore"):
         for c in candidates:
-            sse = float(np.sum((tf(model(np.asarray(c, float), x)) - ty) ** 2))
+            sse = float(np.sum((tf(model(np.asarray(c, float), *xs)) - ty) ** 2))
             if math.isfinite(sse) and sse < best_sse:
                 best, best_sse = np.asarray(c, float), sse
     if best is None:

@@ -48,9 +48,13 @@ def check_same_length(**arrays: np.ndarray) -> int:
     return next(iter(lengths.values()))
 
 
-def check_enough_points(n: int, n_params: int, what: str) -> None:
-    """Raise ``ValueError`` when there are fewer points than free parameters."""
-    if n < n_params:
+def check_enough_points(n: int, n_params: int, what: str, min_dof: int = 0) -> None:
+    """Raise ``ValueError`` when there are fewer points than free parameters plus ``min_dof``
+    (the degrees of freedom an interval or a forecast needs)."""
+    if n < n_params + min_dof:
+        if min_dof:
+            raise ValueError(f"{what} has {n_params} free parameters and needs at least {n_params + min_dof} "
+                             f"points ({min_dof} degree(s) of freedom), got {n}")
         raise ValueError(f"{what} has {n_params} free parameters but only {n} points were given")
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ._nls import grid_start, nls_fit
 from ._result import FitResult
-from ._validate import as_float_array, check_positive, check_same_length
+from ._validate import as_float_array, check_enough_points, check_positive, check_same_length
 from .forms import fit_learning_curve
 
 FORMS = ("power", "annealing")
@@ -89,7 +89,7 @@ def fit_annealing_law(S1, S2, L, level: float = 0.95) -> FitResult:
     ``FitResult.predict(S1, S2)`` evaluates the fitted law."""
     S1, S2, L = (as_float_array(v, name) for v, name in ((S1, "S1"), (S2, "S2"), (L, "L")))
     n = check_same_length(S1=S1, S2=S2, L=L)
-    _need_points(n, 5, "the annealing law (4 parameters and at least one degree of freedom)")
+    check_enough_points(n, 4, "the annealing law", min_dof=1)
     check_positive(S1, "S1", "it is raised to a negative power")
     check_positive(L, "L", "it is a loss")
     span = float(L.max() - L.min()) or float(L.mean()) * 1e-3
@@ -98,18 +98,12 @@ def fit_annealing_law(S1, S2, L, level: float = 0.95) -> FitResult:
                   for alpha in (0.1, 0.3, 0.5, 1.0)
                   for A in ((float(L.max()) - L0) * float(S1.min()) ** alpha,)
                   for C in (0.0, span / max(float(S2.max()), 1e-12) if S2.max() > 0 else 0.0)]
-    start = grid_start(lambda t, x: _annealing_model(t, x[0], x[1]), np.stack([S1, S2]), L, candidates)
-    res = nls_fit(kind="annealing_law", names=("L0", "log_A", "alpha", "C"),
-                  model=lambda t, x: _annealing_model(t, x[0], x[1]), x=np.stack([S1, S2]), y=L, start=start,
+    start = grid_start(_annealing_model, (S1, S2), L, candidates)
+    res = nls_fit(kind="annealing_law", names=("L0", "log_A", "alpha", "C"), model=_annealing_model,
+                  x=(S1, S2), y=L, start=start,
                   bounds=([-np.inf, -np.inf, 1e-6, 0.0], [np.inf, np.inf, 10.0, np.inf]), level=level)
     res.params["A"] = math.exp(res.params["log_A"])
-    res._model = lambda t, S1v, S2v: _annealing_model(t, S1v, S2v)  # predict(S1, S2)
     return res
-
-
-def _need_points(n: int, k: int, what: str) -> None:
-    if n < k:
-        raise ValueError(f"{what} needs at least {k} points, got {n}")
 
 
 def _validated_curve(steps, losses) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +137,7 @@ def forecast_final_loss(steps, losses, target_step: int, *, form: str = "power",
                          f"got {target_step!r}")
     target = int(target_step)
     if form == "power":
-        _need_points(len(s), 4, "a power-law forecast (3 parameters and at least one degree of freedom)")
+        check_enough_points(len(s), 3, "a power-law forecast", min_dof=1)
         fit = fit_learning_curve(s, L, level=level)
         x_target: tuple = (np.array([float(target)]),)
     else:
