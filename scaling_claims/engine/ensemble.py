@@ -41,7 +41,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from scaling_claims.engine import evals as evals_mod
 from scaling_claims.engine.data import Task
 from scaling_claims.engine.data.base import Batch
-from scaling_claims.engine.device import autocast, pinned_threads, synchronize
+from scaling_claims.engine.device import autocast, synchronize
 from scaling_claims.engine.models import GPT, build_model
 from scaling_claims.engine.specs import RunResult, RunSpec
 from scaling_claims.engine.training import (
@@ -50,6 +50,7 @@ from scaling_claims.engine.training import (
     curve_point,
     eval_interval,
     finish,
+    isolated,
     lr_multiplier,
     new_result,
     run_flops_per_token,
@@ -213,13 +214,11 @@ def train_ensemble(specs: Sequence[RunSpec]) -> list[RunResult]:
     checked = [validate(s) for s in specs]
     devices, tasks, steps_list = zip(*checked)
     _check_same_shape(specs, tasks, steps_list)
-    device, steps, first = devices[0], steps_list[0], specs[0]
     lone = len(specs) == 1
     if lone:
         specs, tasks = specs * 2, tasks * 2
-    cuda_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda_devices), pinned_threads(device):
-        results = _train_ensemble(specs, list(tasks), device, steps, first)
+    with isolated(devices[0]):
+        results = _train_ensemble(specs, list(tasks), devices[0], steps_list[0])
     if lone:
         results = results[:1]
         results[0].wall_time_s = results[0].env["ensemble"]["wall_time_s"]
@@ -227,9 +226,8 @@ def train_ensemble(specs: Sequence[RunSpec]) -> list[RunResult]:
     return results
 
 
-def _train_ensemble(specs: list[RunSpec], tasks: list[Task], device: torch.device, steps: int,
-                    first: RunSpec) -> list[RunResult]:
-    K = len(specs)
+def _train_ensemble(specs: list[RunSpec], tasks: list[Task], device: torch.device, steps: int) -> list[RunResult]:
+    K, first = len(specs), specs[0]  # what must be equal is first's (_check_same_shape)
     per_step = tokens_per_step(first, tasks[0])
     fpt = run_flops_per_token(first.model, tasks[0])
     eval_every = eval_interval(first, steps)

@@ -36,10 +36,11 @@ with ``train_ensemble``: a fix to the loss checks or the record lands in both.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -281,9 +282,17 @@ def train_plain(spec: RunSpec) -> RunResult:
     return _train_pinned(spec, device, task, steps)
 
 
-def _train_pinned(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunResult:
+@contextlib.contextmanager
+def isolated(device: torch.device) -> Iterator[None]:
+    """The block both loops train in: the caller's RNG state forked (restored after) and, on
+    CPU, one torch thread (``device.pinned_threads``)."""
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda_devices), pinned_threads(device):
+        yield
+
+
+def _train_pinned(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunResult:
+    with isolated(device):
         torch.manual_seed(spec.seed)
         return _train(spec, device, task, steps)
 
