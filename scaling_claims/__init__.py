@@ -4,7 +4,8 @@ The package is laid out by stage of the data flow (docs/engine.md, ../DESIGN.md)
 
 - ``scaling_claims.engine``  what a run is and how it trains: ``specs`` (RunSpec / RunResult),
   ``models``, ``data``, ``evals``, ``train`` (``train(spec) -> RunResult``), ``ensemble``,
-  ``device``, ``flops``. Its public names are importable from ``scaling_claims.engine``.
+  ``device``, ``flops``. Its public names are importable from ``scaling_claims.engine``. It
+  imports only itself and the pure fitters (``fit.forecast``, for the early-stop rule).
 - ``scaling_claims.runs``    filling the run cache: ``cache``, ``executors``, ``batches``,
   ``ray_executor``, ``sweep``, ``live``. It uses the engine through ``scaling_claims.engine``
   only (tests/test_layout.py).

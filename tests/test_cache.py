@@ -233,6 +233,30 @@ def test_the_code_salt_follows_the_engine_sources(tmp_path):
     assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
     (engine / "schedules.py").write_text("WARMUP = 1\n")  # a new engine module
     assert specs_mod.engine_fingerprint(engine) != specs_mod.CODE_VERSION
+    (engine / "schedules.py").unlink()
+    assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
+
+
+def test_the_code_salt_follows_the_fitters_the_engine_uses(tmp_path):
+    """The early-stop rule forecasts with ``fit.forecast``: an edit there (or in a fit module
+    it imports) changes every key; an edit to a fitter the engine never uses does not."""
+    import shutil
+
+    from scaling_claims.engine import specs as specs_mod
+
+    pkg = Path(specs_mod.__file__).resolve().parents[1]
+    copy = tmp_path / "scaling_claims"
+    shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    engine, fit = copy / "engine", copy / "fit"
+    assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
+    for unused in ("chinchilla.py", "isoflop.py", "__init__.py"):
+        (fit / unused).write_text((fit / unused).read_text() + "\n# unused by the engine\n")
+    assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
+    for used in ("forecast.py", "_nls.py"):  # imported by the engine, and by forecast.py
+        (fit / used).write_text((fit / used).read_text() + "\n# used\n")
+        assert specs_mod.engine_fingerprint(engine) != specs_mod.CODE_VERSION
+        shutil.copy(pkg / "fit" / used, fit / used)
+    assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
 
 
 def test_claim_gives_cached_busy_or_the_held_lock(tmp_path):

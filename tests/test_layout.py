@@ -55,7 +55,8 @@ def test_runs_use_the_engine_only_through_its_public_namespace():
 
 
 def test_the_engine_imports_no_later_stage():
-    assert violations("engine", lambda m: m.startswith("scaling_claims.engine")) == []
+    """The engine uses itself and the pure fitters below it (the early-stop rule's forecast)."""
+    assert violations("engine", lambda m: m.startswith(("scaling_claims.engine", "scaling_claims.fit"))) == []
 
 
 def test_fit_imports_neither_the_engine_nor_the_runs():

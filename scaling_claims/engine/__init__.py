@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 
 _PUBLIC = {
-    "specs": ("RunSpec", "RunResult", "ModelSpec", "DataSpec", "OptimSpec", "Budget", "EvalSpec", "DEVICES",
-              "DTYPES", "CODE_VERSION", "engine_fingerprint"),
+    "specs": ("RunSpec", "RunResult", "ModelSpec", "DataSpec", "OptimSpec", "Budget", "EvalSpec", "EarlyStop",
+              "StopWhen", "DEVICES", "DTYPES", "CODE_VERSION", "engine_fingerprint"),
     "training": ("train", "train_plain", "validate", "step_flops", "batched_path", "BATCHED_MAX_STEP_FLOPS"),
     "ensemble": ("train_ensemble", "group_key"),
     "flops": ("param_counts", "flops_per_token", "training_flops"),

@@ -212,6 +212,9 @@ def train_ensemble(specs: Sequence[RunSpec]) -> list[RunResult]:
     if not specs:
         raise ValueError("train_ensemble needs at least one spec")
     checked = [validate(s) for s in specs]
+    for s in specs:
+        if s.curve_evals or s.early_stop is not None or s.stop_when is not None:
+            raise ValueError("train_ensemble: curve_evals, early_stop and stop_when are for single runs (train)")
     devices, tasks, steps_list = zip(*checked)
     _check_same_shape(specs, tasks, steps_list)
     lone = len(specs) == 1

@@ -27,17 +27,53 @@ from typing import Any
 def engine_fingerprint(root: str | Path | None = None) -> str:
     """A hash of the engine's sources: every ``.py`` file under the engine folder ``root``
     (default: this package, ``scaling_claims/engine``: training, the batched ensembles, models,
-    data, evaluations, FLOP counting, devices and this module, the spec's own meaning). It is
-    the cache key's code salt. Any change there, a comment included, and any new engine module
-    give new keys, so a change to training code can never silently reuse runs made by the old
-    code (the cost: an edit that does not change any number retrains too)."""
+    data, evaluations, FLOP counting, devices and this module, the spec's own meaning), and
+    every module of the sibling ``fit`` package that the engine imports, directly or through
+    other ``fit`` modules (the early-stop rule's forecast). It is the cache key's code salt.
+    Any change there, a comment included, and any new engine module give new keys, so a change
+    to training code can never silently reuse runs made by the old code (the cost: an edit that
+    does not change any number retrains too)."""
     base = Path(root) if root is not None else Path(__file__).resolve().parent
+    files = [f for f in sorted(base.rglob("*.py")) if "__pycache__" not in f.parts]
     digest = hashlib.sha256()
-    for f in sorted(base.rglob("*.py")):
-        if "__pycache__" in f.parts:
-            continue
+    for f in files:
         digest.update(f.relative_to(base).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    for f in _fit_modules_used(files, base.parent / "fit"):
+        digest.update(b"fit/" + f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def _fit_modules_used(files: list[Path], fit_dir: Path) -> list[Path]:
+    """The ``fit/*.py`` files that ``files`` import (absolute ``scaling_claims.fit.x`` imports,
+    lazy ones inside functions included), closed over the relative imports inside ``fit``."""
+    import ast
+
+    def imports(f: Path, in_fit: bool) -> set[str]:
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(f.read_bytes())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1 and in_fit:
+                    names.update([node.module] if node.module else [a.name for a in node.names])
+                elif node.level == 0 and (node.module or "").startswith("scaling_claims.fit"):
+                    rest = node.module[len("scaling_claims.fit"):].lstrip(".")
+                    names.update([rest.split(".")[0]] if rest else [a.name for a in node.names])
+            elif isinstance(node, ast.Import):
+                names.update(a.name[len("scaling_claims.fit."):].split(".")[0] for a in node.names
+                             if a.name.startswith("scaling_claims.fit."))
+        return names
+
+    todo = set().union(*(imports(f, False) for f in files)) if files else set()
+    # fit/__init__.py only re-exports (it runs on import but computes nothing the engine uses),
+    # so it and what it re-exports are left out: an edit to an unrelated fitter retrains nothing
+    seen: dict[str, Path] = {}
+    while todo:
+        name = todo.pop()
+        path = fit_dir / f"{name}.py"
+        if name in seen or name == "__init__" or not path.is_file():
+            continue
+        seen[name] = path
+        todo |= imports(path, True) - set(seen)
+    return [seen[n] for n in sorted(seen)]
 
 
 CODE_VERSION = engine_fingerprint()
@@ -208,6 +244,66 @@ class EvalSpec(_Options):
 
 
 @dataclass(frozen=True)
+class EarlyStop:
+    """An opt-in early stop: at each curve point from ``min_fraction`` of the planned steps on,
+    forecast the held-out loss at the planned end from the curve so far (``form``: "power",
+    ``L = c + a s^-b``, or "annealing", Tissue et al. 2024's law on the run's own LR schedule)
+    and stop once the last ``window`` forecasts agree within relative spread ``rtol``
+    (``scaling_claims.fit.forecast.early_stop_decision``). The run then records that it stopped
+    early, where, and its forecast (``RunResult.early_stop``). Curve points come every
+    ``RunSpec.eval_every`` steps, so that sets how often the rule looks."""
+
+    form: str = "power"
+    min_fraction: float = 0.2
+    window: int = 3
+    rtol: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.form not in ("power", "annealing"):
+            raise ValueError(f"EarlyStop.form must be 'power' or 'annealing', got {self.form!r}")
+        if not 0 < self.min_fraction <= 1:
+            raise ValueError(f"EarlyStop.min_fraction must be in (0, 1], got {self.min_fraction!r}")
+        if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 2:
+            raise ValueError(f"EarlyStop.window must be an integer >= 2, got {self.window!r}")
+        if not self.rtol > 0:
+            raise ValueError(f"EarlyStop.rtol must be > 0, got {self.rtol!r}")
+
+
+@dataclass(frozen=True)
+class StopWhen:
+    """An opt-in stop on a curve metric: end the run once ``metric`` (a key of the curve points:
+    "eval_loss", "train_loss" or "<eval>/<metric>" of ``RunSpec.curve_evals``) has been at most
+    ``at_most`` (or at least ``at_least``) at ``points`` consecutive curve points. E.g. a
+    grokking run stops once its held-out error has stayed <= 0.05 for 50 points instead of
+    running out its budget. ``RunResult.early_stop`` records where it stopped and why."""
+
+    metric: str
+    at_most: float | None = None
+    at_least: float | None = None
+    points: int = 10
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.metric, str) or not self.metric:
+            raise ValueError(f"StopWhen.metric must name a curve metric, got {self.metric!r}")
+        if (self.at_most is None) == (self.at_least is None):
+            raise ValueError("StopWhen needs exactly one of at_most and at_least")
+        if isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 1:
+            raise ValueError(f"StopWhen.points must be an integer >= 1, got {self.points!r}")
+
+    def met(self, curve: list[dict[str, Any]]) -> bool:
+        """Whether the last ``points`` curve points all meet the condition."""
+        if len(curve) < self.points:
+            return False
+        for point in curve[-self.points:]:
+            if self.metric not in point:
+                raise ValueError(f"StopWhen: the curve has no metric {self.metric!r}; it has {sorted(point)}")
+            v = point[self.metric]
+            if not (v <= self.at_most if self.at_most is not None else v >= self.at_least):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
 class RunSpec:
     model: ModelSpec
     data: DataSpec
@@ -220,6 +316,10 @@ class RunSpec:
     eval_batches: int = 4
     evals: tuple[EvalSpec, ...] = ()
     tag: str = ""  # free label for humans (part of the key, so keep it stable)
+    # evaluators also run at every curve point (scalars only), e.g. accuracy curves for grokking
+    curve_evals: tuple[EvalSpec, ...] = ()
+    early_stop: EarlyStop | None = None
+    stop_when: StopWhen | None = None
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -229,9 +329,19 @@ class RunSpec:
         if self.dtype not in DTYPES:
             raise ValueError(f"RunSpec.dtype must be one of {DTYPES}, got {self.dtype!r}")
         object.__setattr__(self, "evals", tuple(self.evals))
+        object.__setattr__(self, "curve_evals", tuple(self.curve_evals))
+        if self.early_stop is not None and not isinstance(self.early_stop, EarlyStop):
+            raise ValueError(f"RunSpec.early_stop must be an EarlyStop or None, got {self.early_stop!r}")
+        if self.stop_when is not None and not isinstance(self.stop_when, StopWhen):
+            raise ValueError(f"RunSpec.stop_when must be a StopWhen or None, got {self.stop_when!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        # the options added later are left out while unused, so earlier specs keep their keys
+        for name in ("curve_evals", "early_stop", "stop_when"):
+            if not d[name]:
+                del d[name]
+        return d
 
     def canonical_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
@@ -261,6 +371,9 @@ class RunSpec:
             eval_batches=d["eval_batches"],
             evals=tuple(EvalSpec(name=e["name"], options=opts(e["options"])) for e in d["evals"]),
             tag=d["tag"],
+            curve_evals=tuple(EvalSpec(name=e["name"], options=opts(e["options"])) for e in d.get("curve_evals", ())),
+            early_stop=EarlyStop(**d["early_stop"]) if d.get("early_stop") else None,
+            stop_when=StopWhen(**d["stop_when"]) if d.get("stop_when") else None,
         )
 
 
@@ -270,7 +383,10 @@ class RunResult:
     a NaN/inf loss, divergence, an exception); failed runs are kept, never fitted silently.
 
     ``curve`` is a list of dicts with keys step, tokens, flops, lr, train_loss and, at
-    evaluation steps, eval_loss. ``params`` has "total", "non_embedding" (Kaplan) and
+    evaluation steps, eval_loss (plus "<eval>/<metric>" for ``RunSpec.curve_evals``).
+    ``early_stop`` is set when an ``EarlyStop`` or ``StopWhen`` rule ended the run: the rule, the
+    step it stopped at, the planned steps, the reason (and an ``EarlyStop``'s forecast of the
+    final loss). ``params`` has "total", "non_embedding" (Kaplan) and
     "matmul". ``metrics`` holds the end-of-run evaluations ("<eval>/<metric>": number or
     list). ``env`` records device, dtype, torch version, threads, MPS fallback.
     """
@@ -290,6 +406,7 @@ class RunResult:
     flops: float = 0.0
     wall_time_s: float = 0.0
     env: dict[str, Any] = field(default_factory=dict)
+    early_stop: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

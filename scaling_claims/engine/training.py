@@ -17,10 +17,15 @@ What it does, in order:
    of memory, a device error). ``train`` never raises for a training failure; programming
    errors (``TypeError``, ``AttributeError``, ...) do propagate rather than being cached as
    failed runs.
-6. Tiny runs (a step of at most ``BATCHED_MAX_STEP_FLOPS`` on CPU) take the batched-ensemble
+6. Options: ``curve_evals`` run at every curve point (their scalars join the point, e.g.
+   accuracy curves); an ``early_stop`` rule may end the run before its planned steps, once its
+   forecast of the final held-out loss is stable, and a ``stop_when`` rule once a curve metric
+   has met its threshold for a number of points (``RunResult.early_stop`` records which rule,
+   where, the planned length and why; the final losses are then the last point's).
+7. Tiny runs (a step of at most ``BATCHED_MAX_STEP_FLOPS`` on CPU) take the batched-ensemble
    path instead (``scaling_claims.ensemble``), as an ensemble of one: a sweep can then group
    them with their same-shape neighbours without changing any number.
-7. Runs the spec's evaluators (``scaling_claims.evals``) and records everything. An
+8. Runs the spec's evaluators (``scaling_claims.evals``) and records everything. An
    evaluator's exception propagates (a bug or a bad option, not a training failure), so no
    record is cached for a run whose metrics could not be computed.
 
@@ -113,7 +118,8 @@ def step_flops(spec: RunSpec, task: Task) -> float:
 def batched_path(spec: RunSpec, task: Task) -> bool:
     """Whether ``spec`` trains through the batched-ensemble code (``BATCHED_MAX_STEP_FLOPS``).
     CPU only: there a member's numbers were checked to be independent of the ensemble's size."""
-    return spec.device == "cpu" and step_flops(spec, task) <= BATCHED_MAX_STEP_FLOPS
+    return (spec.device == "cpu" and not spec.curve_evals and spec.early_stop is None and spec.stop_when is None
+            and step_flops(spec, task) <= BATCHED_MAX_STEP_FLOPS)
 
 
 def lr_multiplier(step: int, optim: OptimSpec, total_steps: int) -> float:
@@ -173,6 +179,8 @@ def validate(spec: RunSpec) -> tuple[torch.device, Task, int]:
     check_dtype(spec.device, spec.dtype)
     task = make_task(spec.data, ctx=spec.model.ctx)
     check_compatible(spec.model, task)
+    for ev in spec.curve_evals:
+        evals_mod.resolve(ev.name)
     if spec.eval_every < 0 or spec.eval_batches < 1:
         raise ValueError("RunSpec: eval_every must be >= 0 and eval_batches >= 1")
     if not spec.optim.grad_clip >= 0 or not 0 <= spec.optim.min_lr_frac <= 1:
@@ -252,6 +260,38 @@ def new_result(spec: RunSpec, task: Task, fpt: float) -> RunResult:
 def curve_point(done: int, per_step: int, fpt: float, lr: float, train_loss: float, eval_loss: float) -> dict:
     return {"step": done, "tokens": done * per_step, "flops": float(done * per_step * fpt), "lr": lr,
             "train_loss": train_loss, "eval_loss": eval_loss}
+
+
+def curve_metrics(model: nn.Module, task: Task, spec: RunSpec, device: torch.device) -> dict[str, float]:
+    """``spec.curve_evals`` at a curve point: their scalar numbers (lists are left to the
+    end-of-run ``evals``); the model is left in training mode."""
+    out = evals_mod.run_evals(model, task, spec, device, spec.curve_evals)
+    return {k: v for k, v in out.items() if isinstance(v, (int, float))}
+
+
+def early_stop(spec: RunSpec, curve: list[dict], steps: int) -> dict[str, Any] | None:
+    """Apply the spec's stop rules (``stop_when``, then ``early_stop``) to the curve so far: the
+    record of the stop (``RunResult.early_stop``) when one says stop, else None."""
+    if spec.stop_when is not None and spec.stop_when.met(curve):
+        w = spec.stop_when
+        bound = f"<= {w.at_most}" if w.at_most is not None else f">= {w.at_least}"
+        return {"rule": "stop_when", "step": curve[-1]["step"], "planned_steps": steps,
+                "reason": f"{w.metric} {bound} at the last {w.points} curve points"}
+    if spec.early_stop is None:
+        return None
+    from scaling_claims.fit.forecast import early_stop_decision  # pure NumPy/SciPy, below the engine
+
+    rule = spec.early_stop
+    lr = None
+    if rule.form == "annealing":
+        lr = [spec.optim.lr * lr_multiplier(s, spec.optim, steps) for s in range(steps)]
+    decision = early_stop_decision([p["step"] for p in curve], [p["eval_loss"] for p in curve], steps,
+                                   form=rule.form, lr=lr, min_fraction=rule.min_fraction, window=rule.window,
+                                   rtol=rule.rtol)
+    if not decision.stop:
+        return None
+    return {"rule": "early_stop", "step": curve[-1]["step"], "planned_steps": steps,
+            "forecast_final_eval_loss": decision.forecast, "form": rule.form, "reason": decision.reason}
 
 
 def finish(result: RunResult, done: int, per_step: int, fpt: float) -> None:
@@ -334,6 +374,11 @@ def _train(spec: RunSpec, device: torch.device, task: Task, steps: int) -> RunRe
                 if not math.isfinite(held_out):
                     raise TrainingFailure(f"non-finite held-out loss at step {done}")
                 result.curve.append(curve_point(done, per_step, fpt, lr, watch.train_losses()[0], held_out))
+                if spec.curve_evals:
+                    result.curve[-1].update(curve_metrics(model, task, spec, device))
+                if done < steps and (stop := early_stop(spec, result.curve, steps)) is not None:
+                    result.early_stop = stop
+                    break
     except TrainingFailure as exc:
         result.status, result.failure = "failed", str(exc)
     except RuntimeError as exc:  # torch's runtime failures (out of memory, device errors) are recorded

@@ -10,6 +10,7 @@ interface and ``docs/engine.md`` for every task and option):
 ``copy``           copy a string of length L (length ranges for length generalisation)
 ``reverse``        reverse a string of length L
 ``modular``        a + b mod p (train/held-out split of the p**2 table)
+``modular_classes`` a + b mod p as classification of one-hot pairs (grokking; MLP input)
 ``sparse_parity``  multitask sparse parity with Zipf task frequencies (MLP input)
 ``zipf_features``  Zipf-distributed one-hot features with random labels (MLP input)
 ``noisy_classes``  Gaussian mixture, fixed training set with label noise (MLP input)
@@ -28,10 +29,11 @@ from .stdlib import load_stdlib_corpus, make_stdlib_task
 from .synthetic import AdditionTask, CopyTask, ModularTask, Problems, SequenceTask, SparseParityTask, ZipfFeaturesTask
 from .textfile import make_textfile_task
 from .noisy_classes import NoisyClassesTask
+from .grokking import ModularClassesTask
 
 __all__ = [
     "EVAL_SEED", "Batch", "Task", "ByteCorpusTask", "SequenceTask", "Problems", "AdditionTask", "CopyTask",
-    "ModularTask", "SparseParityTask", "ZipfFeaturesTask", "TASKS", "make_task", "load_stdlib_corpus",
+    "ModularTask", "ModularClassesTask", "SparseParityTask", "ZipfFeaturesTask", "TASKS", "make_task", "load_stdlib_corpus",
 ]
 
 
@@ -56,12 +58,13 @@ TASKS: dict[str, Callable[..., Task]] = {
     "sparse_parity": lambda seed, ctx, **o: SparseParityTask(seed, **o),
     "zipf_features": lambda seed, ctx, **o: ZipfFeaturesTask(seed, **o),
     "noisy_classes": lambda seed, ctx, **o: NoisyClassesTask(seed, **o),
+    "modular_classes": lambda seed, ctx, **o: ModularClassesTask(seed, **o),
 }
 
 _CLASSES: dict[str, Callable[..., Any]] = {
     "stdlib": make_stdlib_task, "textfile": make_textfile_task, "addition": AdditionTask, "copy": CopyTask,
     "reverse": CopyTask, "modular": ModularTask, "sparse_parity": SparseParityTask, "zipf_features": ZipfFeaturesTask,
-    "noisy_classes": NoisyClassesTask,
+    "noisy_classes": NoisyClassesTask, "modular_classes": ModularClassesTask,
 }
 
 

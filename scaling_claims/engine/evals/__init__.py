@@ -66,8 +66,9 @@ def _plain(value: Any, where: str) -> Any:
     raise ValueError(f"evaluator {where} returned a {type(value).__name__}; expected numbers or lists of numbers")
 
 
-def run_evals(model: nn.Module, task: Any, spec: Any, device: Any) -> dict[str, Any]:
-    """Run every ``spec.evals`` entry; returns ``{"<name>/<key>": value}``."""
+def run_evals(model: nn.Module, task: Any, spec: Any, device: Any, evals: Any = None) -> dict[str, Any]:
+    """Run every ``spec.evals`` entry (or every entry of ``evals``, e.g. ``spec.curve_evals``);
+    returns ``{"<name>/<key>": value}``."""
     import torch
 
     metrics: dict[str, Any] = {}
@@ -75,7 +76,7 @@ def run_evals(model: nn.Module, task: Any, spec: Any, device: Any) -> dict[str, 
     model.eval()
     try:
         with torch.no_grad():
-            for ev in spec.evals:
+            for ev in spec.evals if evals is None else evals:
                 out = resolve(ev.name)(model, task, spec, device, **ev.as_dict())
                 if not isinstance(out, dict):
                     raise ValueError(f"evaluator {ev.name!r} must return a dict, got {type(out).__name__}")
