@@ -277,6 +277,34 @@ def test_all_within_three_verdicts():
     assert verdicts(ok, one_off, one_noisy) == (CONFIRMED, REFUTED, INCONCLUSIVE), (ok, one_off, one_noisy)
 
 
+def test_bracket_within_three_verdicts():
+    """A bisection (scaling_claims.critical) on a noiseless EM curve against the midpoint interval
+    of a logistic fitted to a noisy dense ladder of the same curve: agrees. The same search on a
+    curve whose crossing lies 3x higher (the wrong metric, a broken model family): refuted. A
+    reference whose interval ends inside the bracket: inconclusive; and a reference interval
+    covering the whole searched range is inconclusive whatever the bracket (it cannot fail)."""
+    from scaling_claims.critical import bisect_crossing
+
+    rng = np.random.default_rng(16)
+    ladder = np.geomspace(2e3, 5e5, 9)
+    curve = lambda n, mid: 1 / (1 + np.exp(-3 * (np.log(n) - np.log(mid))))  # noqa: E731
+    ref = Estimate.from_fit(fit_logistic(np.repeat(ladder, 3), np.clip(
+        curve(np.repeat(ladder, 3), 3e4) + rng.normal(0, 0.15, 27), 0, 1)), "midpoint")
+    searched = (2e3, 5e5)
+
+    def bracket(mid):
+        b = bisect_crossing(lambda n: float(curve(n, mid)), *searched)
+        return Estimate.interval(b.centre, b.lo.size, b.hi.size, 1.0, "bisection bracket")
+
+    same = checks.bracket_within("bisection agrees", bracket(3e4), ref, searched)
+    shifted = checks.bracket_within("bisection agrees", bracket(9e4), ref, searched)
+    edge = checks.bracket_within("bisection agrees", Estimate.interval(ref.hi, ref.hi / 1.05, ref.hi * 1.05, 1.0),
+                                 ref, searched)
+    assert verdicts(same, shifted, edge) == (CONFIRMED, REFUTED, INCONCLUSIVE), (same, shifted, edge)
+    vague = Estimate(3e4, 1e3, 1e6)  # covers the whole searched range
+    assert checks.bracket_within("bisection agrees", bracket(9e4), vague, searched).verdict == INCONCLUSIVE
+
+
 # ----------------------------------------------------------------------------- curve shapes
 
 def test_monotone_three_verdicts():

@@ -23,6 +23,8 @@ number where an interval is needed) raises ``ValueError``.
 ``steeper_than``                  slope a > slope b, by the interval of their difference
 ``agree_within``                  two estimates agree: their difference lies inside +-margin
 ``all_within``                    every estimate of a list lies inside [lo, hi]
+``bracket_within``                a searched bracket lies inside another estimate's interval,
+                                  which must not cover the whole searched range
 ``monotone``                      every step of a curve goes the claimed way
 ``interior_minimum``              both ends of a curve lie above its lowest interior point
 ``interior_maximum``              rise then fall: both ends below the interior peak by ``drop``
@@ -247,6 +249,34 @@ def all_within(name: str, estimates: Sequence[Estimate], lo: Any, hi: Any, label
     msg = f"{sum(p.passed for p in parts)} of {len(parts)} inside [{_g(float(lo))}, {_g(float(hi))}]; " + \
         "; ".join(f"{lab}: {p.measured.text()}" for lab, p in zip(labels, parts) if p in worst)
     return Check(name, verdict, es, [float(lo), float(hi)], msg)
+
+
+def bracket_within(name: str, bracket: Estimate, interval: Estimate, searched: tuple[Any, Any]) -> Check:
+    """A located quantity agrees with an independent estimate of it: the whole ``bracket`` (e.g.
+    a bisection's final [lo, hi], found by searching inside ``searched``) lies inside
+    ``interval`` (e.g. a fitted midpoint's confidence interval). Refuted when the bracket lies
+    wholly outside the interval, inconclusive when it straddles an edge, and inconclusive when
+    the interval covers the whole ``searched`` range: every outcome of the search would then
+    agree, so agreement is no evidence (a check that cannot fail)."""
+    b, ref = as_estimate(bracket, "the bracket"), as_estimate(interval, "the interval")
+    s_lo, s_hi = _bounds(*searched, "searched range")
+    expected = f"inside {ref.text()}"
+    if (bad := _unusable(name, b, expected) or _unusable(name, ref, expected)) is not None:
+        return bad
+    if not (s_lo <= b.lo and b.hi <= s_hi):
+        raise ValueError(f"the bracket [{_g(b.lo)}, {_g(b.hi)}] lies outside the searched range [{_g(s_lo)}, {_g(s_hi)}]")
+    if ref.lo <= s_lo and s_hi <= ref.hi:
+        return Check(name, INCONCLUSIVE, b, expected,
+                     f"the interval {_shown(ref)} covers the whole searched range [{_g(s_lo)}, {_g(s_hi)}]: any "
+                     f"bracket found there agrees with it, so agreement cannot be tested (bracket [{_g(b.lo)}, "
+                     f"{_g(b.hi)}])")
+    found, within = f"bracket [{_g(b.lo)}, {_g(b.hi)}]", f"the interval {_shown(ref)}"
+    if ref.lo <= b.lo and b.hi <= ref.hi:
+        return Check(name, CONFIRMED, b, expected, f"{found} lies inside {within}")
+    if b.hi < ref.lo or b.lo > ref.hi:
+        return Check(name, REFUTED, b, expected, f"{found} lies outside {within}")
+    edge = ref.lo if b.lo < ref.lo else ref.hi
+    return Check(name, INCONCLUSIVE, b, expected, f"{found} straddles {_g(edge)}, an edge of {within}")
 
 
 # ----------------------------------------------------------------------------- curve shapes
