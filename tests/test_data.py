@@ -22,6 +22,8 @@ SMALL = {
     "zipf_features": {"n_features": 30},
     "noisy_classes": {"n_train": 40, "n_classes": 3, "d_in": 5},
     "modular_classes": {"p": 11},
+    "domain": {"domain": "table", "seq_len": 16},
+    "mixture": {"weights": {"code": 1, "table": 1}, "seq_len": 16},
 }
 
 

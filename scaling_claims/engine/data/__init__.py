@@ -11,6 +11,8 @@ interface and ``docs/engine.md`` for every task and option):
 ``reverse``        reverse a string of length L
 ``modular``        a + b mod p (train/held-out split of the p**2 table)
 ``modular_classes`` a + b mod p as classification of one-hot pairs (grokking; MLP input)
+``domain``         one text domain (code, prose, table), optionally limited or corrupted
+``mixture``        windows from several text domains with given weights
 ``sparse_parity``  multitask sparse parity with Zipf task frequencies (MLP input)
 ``zipf_features``  Zipf-distributed one-hot features with random labels (MLP input)
 ``noisy_classes``  Gaussian mixture, fixed training set with label noise (MLP input)
@@ -30,10 +32,11 @@ from .synthetic import AdditionTask, CopyTask, ModularTask, Problems, SequenceTa
 from .textfile import make_textfile_task
 from .noisy_classes import NoisyClassesTask
 from .grokking import ModularClassesTask
+from .domains import DOMAINS, MixtureTask, load_domain, make_domain_task
 
 __all__ = [
     "EVAL_SEED", "Batch", "Task", "ByteCorpusTask", "SequenceTask", "Problems", "AdditionTask", "CopyTask",
-    "ModularTask", "ModularClassesTask", "SparseParityTask", "ZipfFeaturesTask", "TASKS", "make_task", "load_stdlib_corpus",
+    "ModularTask", "ModularClassesTask", "MixtureTask", "DOMAINS", "load_domain", "SparseParityTask", "ZipfFeaturesTask", "TASKS", "make_task", "load_stdlib_corpus",
 ]
 
 
@@ -59,12 +62,15 @@ TASKS: dict[str, Callable[..., Task]] = {
     "zipf_features": lambda seed, ctx, **o: ZipfFeaturesTask(seed, **o),
     "noisy_classes": lambda seed, ctx, **o: NoisyClassesTask(seed, **o),
     "modular_classes": lambda seed, ctx, **o: ModularClassesTask(seed, **o),
+    "domain": _corpus(make_domain_task),
+    "mixture": _corpus(MixtureTask),
 }
 
 _CLASSES: dict[str, Callable[..., Any]] = {
     "stdlib": make_stdlib_task, "textfile": make_textfile_task, "addition": AdditionTask, "copy": CopyTask,
     "reverse": CopyTask, "modular": ModularTask, "sparse_parity": SparseParityTask, "zipf_features": ZipfFeaturesTask,
-    "noisy_classes": NoisyClassesTask, "modular_classes": ModularClassesTask,
+    "noisy_classes": NoisyClassesTask, "modular_classes": ModularClassesTask, "domain": make_domain_task,
+    "mixture": MixtureTask,
 }
 
 

@@ -71,3 +71,34 @@ def loss_by_position(model, task, spec, device, n_batches: int | None = None, ba
         sums, counts = (s, c) if sums is None else (sums + s, counts + c)
     by_pos = torch.where(counts > 0, sums / counts.clamp_min(1), torch.full_like(sums, float("nan")))
     return {"loss_by_position": by_pos.tolist(), "loss": float(sums.sum() / counts.sum().clamp_min(1))}
+
+
+def loss_by_domain(model, task, spec, device, domains: Any = None, n_batches: int | None = None,
+                   batch_size: int | None = None) -> dict[str, Any]:
+    """Held-out cross-entropy (nats per byte) on each text domain's own held-out windows
+    (``scaling_claims.engine.data.domains``), whatever the model was trained on: ``domains``
+    (default: the task's mixture domains, else all of them), ``n_batches`` x ``batch_size``
+    windows of the task's length per domain (the same windows for every run). Returns
+    ``loss/<domain>`` for each, ``mean`` (their unweighted mean) and ``n_targets`` per domain."""
+    from scaling_claims.engine.data.domains import DOMAINS, held_out_windows
+
+    if task.kind != "lm" or getattr(task, "vocab_size", None) != 256:
+        raise ValueError("loss_by_domain needs a byte-level sequence task")
+    names = tuple(domains) if domains is not None else tuple(getattr(task, "domains", DOMAINS))
+    unknown = [d for d in names if d not in DOMAINS]
+    if not names or unknown:
+        raise ValueError(f"loss_by_domain: domains must be among {DOMAINS}, got {names!r}")
+    n = spec.eval_batches if n_batches is None else int(n_batches)
+    bs = spec.optim.batch_size if batch_size is None else int(batch_size)
+    if n < 1 or bs < 1:
+        raise ValueError(f"n_batches and batch_size must be >= 1, got {n}, {bs}")
+    out: dict[str, Any] = {}
+    for d in names:
+        total, count = 0.0, 0
+        for per, _ in _token_losses(model, task, spec, device, held_out_windows(d, n, bs, task.seq_len)):
+            total += float(per.sum())
+            count += per.numel()
+        out[f"loss/{d}"] = total / count
+    out["mean"] = sum(out[f"loss/{d}"] for d in names) / len(names)
+    out["n_targets"] = count
+    return out
