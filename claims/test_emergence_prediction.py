@@ -186,7 +186,7 @@ REGIME = ("the fitted sizes' EM is <= 0.04 (below the rise) and their answer CE 
           "(claims/test_emergence.py: carries are learned as discrete events), while Bhagia et al. extrapolate a "
           "smooth task-loss law from ladders whose accuracy already moves")
 NOISE = ("both methods extrapolate from sizes below the rise, so both miss the held-out EM by similar amounts, and "
-         "each held-out seed mean carries about +-0.3 (95%) from bimodal seeds (a run either learns the carries or not)")
+         "each held-out seed mean carries about +-0.3 (95%) from bimodal seeds (a run learns the carries or not)")
 
 
 def design_params(quick_expect, slow_expect):

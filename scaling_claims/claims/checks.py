@@ -264,7 +264,8 @@ def bracket_within(name: str, bracket: Estimate, interval: Estimate, searched: t
     if (bad := _unusable(name, b, expected) or _unusable(name, ref, expected)) is not None:
         return bad
     if not (s_lo <= b.lo and b.hi <= s_hi):
-        raise ValueError(f"the bracket [{_g(b.lo)}, {_g(b.hi)}] lies outside the searched range [{_g(s_lo)}, {_g(s_hi)}]")
+        raise ValueError(f"the bracket [{_g(b.lo)}, {_g(b.hi)}] lies outside the searched range "
+                         f"[{_g(s_lo)}, {_g(s_hi)}]")
     if ref.lo <= s_lo and s_hi <= ref.hi:
         return Check(name, INCONCLUSIVE, b, expected,
                      f"the interval {_shown(ref)} covers the whole searched range [{_g(s_lo)}, {_g(s_hi)}]: any "

@@ -201,9 +201,10 @@ def fit_critical(size: Any, perf: Any, upper: float = 1.0, level: float = 0.95) 
     for nc in np.concatenate([positive[0] * np.geomspace(0.05, 0.999, 24), positive[1:] * 0.999]):
         for beta in (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0):
             f = np.maximum(n / nc - 1.0, 0.0) ** beta
-            if not np.any(f > 0):
+            below_cap = y < hi  # the amplitude from the points the cap does not hide
+            if not np.any(f[below_cap] > 0):
                 continue
-            amp = float(np.sum(f * y) / np.sum(f * f))
+            amp = float(np.sum(f[below_cap] * y[below_cap]) / np.sum(f[below_cap] ** 2))
             if amp > 0:
                 candidates.append(np.array([math.log(nc), math.log(amp), beta]))
     if not candidates:

@@ -118,13 +118,13 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
     if "log_midpoint" in raw.flags:
         raw.flags["midpoint"] = raw.flags.pop("log_midpoint")
     exp = lambda v: math.exp(v) if v < 700 else math.inf  # noqa: E731  (a vague midpoint's interval can overflow)
-    raw.params = {"midpoint": math.exp(m), **raw.params}
+    raw.params = {"midpoint": exp(m), **raw.params}
     if lower is not None:
         raw.params["lower"] = float(lower)
     if upper is not None:
         raw.params["upper"] = float(upper)
     raw.ci = {"midpoint": (exp(lo_m), exp(hi_m)), **raw.ci}
-    raw.se = {"midpoint": math.exp(m) * se_m, **raw.se}
+    raw.se = {"midpoint": exp(m) * se_m, **raw.se}
     return raw
 
 
