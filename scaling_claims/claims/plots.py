@@ -160,3 +160,42 @@ def fit_lines_plot(path: str | Path, groups: Mapping[str, tuple[Any, Any, Any, A
         ax.plot(xa, ya, "o", color=f"C{i}", ms=4, label=f"{label} (runs)")
         ax.plot(xla, yla, "-", color=f"C{i}", lw=1.2, label=f"{label} (law)")
     return _finish(fig, ax, path, xlabel, ylabel, title, logx, logy, fontsize="small")
+
+
+def simplex_plot(path: str | Path, mixtures: Any, values: Any, *, corners: Sequence[str], held_out: Any = None,
+                 predicted: Any = None, marked: Mapping[str, Any] | None = None, title: str = "",
+                 value_label: str = "loss") -> Path:
+    """Mixtures of three domains on a triangle (corner i: 100% domain i), coloured by
+    ``values``; ``held_out`` (bool per mixture) draws those as squares with their ``predicted``
+    value written beside the measured one; ``marked`` labels extra mixtures (e.g. the chosen
+    optimum) with a star."""
+    R = np.asarray(mixtures, dtype=float)
+    if R.ndim != 2 or R.shape[1] != 3 or len(corners) != 3:
+        raise ValueError("simplex_plot needs (n, 3) mixtures and three corner names")
+    v = np.asarray(values, dtype=float)
+    corner_xy = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3) / 2]])
+    xy = R @ corner_xy
+    hold = np.zeros(len(R), bool) if held_out is None else np.asarray(held_out, bool)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    ax.plot(*np.vstack([corner_xy, corner_xy[:1]]).T, "k-", lw=0.8)
+    for (x, y), name, dy in zip(corner_xy, corners, (-0.06, -0.06, 0.03)):
+        ax.text(x, y + dy, name, ha="center", fontsize=10)
+    norm = matplotlib.colors.Normalize(v.min(), v.max())
+    sc = ax.scatter(xy[~hold, 0], xy[~hold, 1], c=v[~hold], cmap="viridis", norm=norm, s=90, marker="o",
+                    label="fitted on")
+    if hold.any():
+        ax.scatter(xy[hold, 0], xy[hold, 1], c=v[hold], cmap="viridis", norm=norm, s=110, marker="s",
+                   edgecolors="red", label="held out (measured / predicted)")
+        if predicted is not None:
+            p = np.asarray(predicted, dtype=float)
+            for (x, y), m, q in zip(xy[hold], v[hold], p):
+                ax.text(x + 0.02, y + 0.02, f"{m:.3f} / {q:.3f}", fontsize=7, color="red")
+    for label, r in (marked or {}).items():
+        x, y = np.asarray(r, dtype=float) @ corner_xy
+        ax.scatter([x], [y], marker="*", s=220, c="red", label=label)
+    fig.colorbar(sc, ax=ax, label=value_label)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title, pad=18)
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
