@@ -9,7 +9,8 @@ from ._result import FitResult
 from .chinchilla import ChinchillaBootstrap, ChinchillaFit, chinchilla_loss, fit_chinchilla, optimal_allocation
 from .extrapolation import (Extrapolation, ExtrapolationCheck, Rollout, extrapolate, leave_largest_out, leave_one_out,
                             rollout, trust_grade)
-from .forecast import Forecast, annealing_areas, fit_annealing_law, forecast_final_loss
+from .forecast import (Forecast, StopDecision, annealing_areas, early_stop_decision, fit_annealing_law,
+                       forecast_final_loss)
 from .forms import best_of_n_kl, fit_coverage_law, fit_gao, fit_learning_curve, fit_logistic, fit_saturating
 from .isoflop import IsoFLOPFit, fit_isoflop_approach1, fit_isoflop_approach2
 from .power_law import fit_power_law
@@ -20,5 +21,6 @@ __all__ = [
     "fit_isoflop_approach2",
     "fit_logistic", "fit_coverage_law", "fit_saturating", "fit_gao", "best_of_n_kl", "fit_learning_curve",
     "leave_one_out", "leave_largest_out", "extrapolate", "trust_grade", "rollout", "Rollout",
-    "forecast_final_loss", "Forecast", "annealing_areas", "fit_annealing_law",
+    "forecast_final_loss", "Forecast", "annealing_areas", "fit_annealing_law", "early_stop_decision",
+    "StopDecision",
 ]

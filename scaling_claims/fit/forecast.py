@@ -16,6 +16,15 @@ Two forms, fitted to the observed part of a curve and evaluated at the step the 
 uncertainty (delta method; not a prediction interval for one noisy evaluation), and the fit.
 Fitted constants such as ``c`` or ``L0`` are poorly identified from an early stretch of curve:
 forecast with them, never report them as measurements.
+
+``early_stop_decision(steps, losses, total_steps, form=..., lr=..., min_fraction=0.2, window=3,
+rtol=0.01)`` is the opt-in early-stop rule (``RunSpec.early_stop`` in the engine): stop once at
+least ``min_fraction`` of the run is done and the last ``window`` forecasts, each from the curve
+up to its point, agree within relative spread ``rtol``. It returns a :class:`StopDecision`
+(stop, the latest forecast, the reason). Stable is not the same as right: a form that cannot
+represent what is still to come settles on a wrong value (tests/test_early_stop.py), and with
+dense curve points a slowly drifting forecast moves less than ``rtol`` over ``window`` points.
+Measured on trained runs in claims/test_learning_curves.py.
 """
 
 from __future__ import annotations
@@ -155,3 +164,113 @@ def forecast_final_loss(steps, losses, target_step: int, *, form: str = "power",
     lo, hi = (float(v[0]) for v in fit.predict_interval(*x_target, level=level))
     return Forecast(form=form, target_step=target, used_steps=int(s[-1]), value=value, lo=lo, hi=hi,
                     level=level, fit=fit)
+
+
+# ----------------------------------------------------------------------------- the early-stop rule
+
+MIN_POINTS = {"power": 4, "annealing": 5}  # forecast_final_loss's minimum (free parameters + 1)
+
+
+@dataclass(frozen=True)
+class StopDecision:
+    """What :func:`early_stop_decision` decided: ``stop`` (True: the forecast is stable, stop
+    now), ``forecast`` (the loss forecast at ``total_steps`` from the whole curve so far; None
+    when there are not enough points for one yet) and ``reason`` (why, with the numbers)."""
+
+    stop: bool
+    forecast: float | None
+    reason: str
+
+
+def _real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def _whole(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def early_stop_decision(steps, losses, total_steps, *, form="power", lr=None,
+                        min_fraction=0.2, window=3, rtol=0.01) -> StopDecision:
+    """Should a run stop now and report its forecast final loss instead of training on?
+
+    steps/losses: the held-out loss curve so far (strictly increasing whole steps >= 1, finite
+    positive losses); total_steps: the planned length; lr: for form="annealing", the learning
+    rate at every step 0..total_steps-1 (``lr[i]`` for step i + 1, as in
+    :func:`forecast_final_loss`).
+
+    Stop once at least ``min_fraction`` of ``total_steps`` is done and the last ``window``
+    forecasts (each made by :func:`forecast_final_loss` from the curve up to that point, i.e.
+    from the first n - window + 1, ..., n points) agree within relative spread ``rtol``:
+    ``(max - min) / |latest forecast| <= rtol``. A forecast that cannot be made (the fit fails)
+    or is not a positive finite loss counts as disagreement. ``forecast`` is always the latest
+    forecast (from all n points) when there are enough points for one (4 for "power", 5 for
+    "annealing"), so a caller can log it before the rule may stop.
+
+    The rule only says the forecast stopped moving, not that it is right: a form that cannot
+    represent what is still to come (a power law in steps under cosine decay) can be stable and
+    wrong. ``ValueError`` for bad input: an empty curve, NaN or non-positive losses, a step axis
+    that is not strictly increasing whole steps, a last step beyond ``total_steps``, an unknown
+    form, "annealing" without an ``lr`` that reaches ``total_steps``, ``min_fraction`` outside
+    (0, 1], ``window`` not a whole number >= 2, ``rtol`` not > 0.
+    """
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    total = _whole(total_steps, "total_steps", 1)
+    frac = _real(min_fraction, "min_fraction")
+    if not 0 < frac <= 1:
+        raise ValueError(f"min_fraction must lie in (0, 1], got {min_fraction!r}")
+    win = _whole(window, "window", 2)
+    tol = _real(rtol, "rtol")
+    if not tol > 0:
+        raise ValueError(f"rtol must be > 0, got {rtol!r}")
+    s, L = _validated_curve(steps, losses)
+    if s[-1] > total:
+        raise ValueError(f"the curve's last step {int(s[-1])} is beyond total_steps={total}")
+    if form == "annealing":
+        if lr is None:
+            raise ValueError("the annealing form needs lr, the learning rate of every step up to total_steps")
+        eta = as_float_array(lr, "lr")
+        if eta.size < total:
+            raise ValueError(f"lr must give the learning rate of each step up to total_steps={total}, "
+                             f"got {eta.size} value(s)")
+        annealing_areas(eta[:total])  # validates the schedule (negative rates) now, not at the first forecast
+
+    def forecast(k: int) -> tuple[float | None, str]:
+        """The forecast from the first k points, or None and why not."""
+        try:
+            v = forecast_final_loss(s[:k], L[:k], total, form=form, lr=lr).value
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # the input was validated above
+            return None, f"the forecast from step {int(s[k - 1])} failed ({type(exc).__name__}: {exc})"
+        if not (math.isfinite(v) and v > 0):
+            return None, f"the forecast from step {int(s[k - 1])} is not a positive loss ({v:.4g})"
+        return v, ""
+
+    n, need = len(s), MIN_POINTS[form]
+    latest, why_not = forecast(n) if n >= need else (None, "")
+    done = s[-1] / total
+    if done < frac:
+        return StopDecision(False, latest, f"before min_fraction: step {int(s[-1])} of {total} "
+                                           f"({done:.1%} < {frac:.1%})")
+    if n < need + win - 1:
+        return StopDecision(False, latest, f"not enough points yet: {n}, need {need + win - 1} for {win} "
+                                           f"forecasts of the {form} form ({need} points each)")
+    values = []
+    for k in range(n - win + 1, n + 1):
+        v, why_not = (latest, why_not) if k == n else forecast(k)
+        if v is None:
+            return StopDecision(False, latest, f"forecast not stable: {why_not}")
+        values.append(v)
+    spread = (max(values) - min(values)) / abs(values[-1])
+    if spread <= tol:
+        return StopDecision(True, latest, f"forecast stable within {tol:.1%} over the last {win} points "
+                                          f"(spread {spread:.2%}, steps {int(s[n - win])}-{int(s[-1])})")
+    return StopDecision(False, latest, f"forecast not stable: spread {spread:.2%} over the last {win} points "
+                                       f"> {tol:.1%}")

@@ -104,6 +104,11 @@ def _profile_start(xs: np.ndarray, y: np.ndarray) -> np.ndarray:
     return best
 
 
+def _exp(v: float) -> float:
+    """``math.exp`` that gives inf instead of raising ``OverflowError`` past float range."""
+    return math.exp(v) if v < 709.0 else math.inf
+
+
 def _fit_with_offset(x, y, *, level: float, kind: str, names: tuple[str, str, str],
                      x_name: str = "x", y_name: str = "y") -> FitResult:
     x, y = _validated(x, y, 3, f"{kind}", x_name, y_name)
@@ -130,8 +135,8 @@ def _fit_with_offset(x, y, *, level: float, kind: str, names: tuple[str, str, st
     cov = T @ cov_s @ T.T
     se, ci = t_intervals(["log_coef", names[1], names[2]], theta, cov, dof, level)
     lo, hi = ci.pop("log_coef")
-    ci = {names[0]: (math.exp(lo), math.exp(hi)), **ci}
-    coef = math.exp(theta[0])
+    ci = {names[0]: (_exp(lo), _exp(hi)), **ci}  # a few points can leave log coef an interval past exp's range
+    coef = _exp(theta[0])
     se = {names[0]: coef * se["log_coef"], "log_coef": se["log_coef"], names[1]: se[names[1]],
           names[2]: se[names[2]]}
     flags = {}
