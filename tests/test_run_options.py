@@ -1,8 +1,10 @@
-"""The pieces grokking needs from the engine: the ``modular_classes`` task (a + b mod p over
+"""The engine's run options and the grokking task: the ``modular_classes`` task (a + b mod p over
 the whole table, one-hot pairs), accuracy curves through ``RunSpec.curve_evals``, and the spec
 options' bookkeeping (keys, round trips, the batched path)."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
@@ -152,3 +154,25 @@ def test_stop_when_on_a_metric_the_curve_lacks_is_a_value_error():
 def test_bad_stop_when_raises(bad, message):
     with pytest.raises(ValueError, match=message):
         StopWhen(**bad)
+
+
+def lm_spec(**changes):
+    return RunSpec(model=ModelSpec(n_layer=1, d_model=32, n_head=2, ctx=32, vocab_size=256),
+                   data=DataSpec.make("stdlib"), optim=OptimSpec(batch_size=8, schedule="constant"),
+                   budget=Budget(steps=200), eval_every=10, eval_batches=2).replace(**changes)
+
+
+@pytest.mark.parametrize("form", ["power", "annealing"])
+def test_early_stop_ends_a_run_once_its_forecast_is_stable(form):
+    """The trainer applies ``fit.forecast.early_stop_decision`` at each curve point: a loose
+    rule stops the run and records the forecast; the numbers up to the stop are the full run's."""
+    full = train(lm_spec())
+    r = train(lm_spec(early_stop=EarlyStop(form=form, min_fraction=0.2, window=2, rtol=0.5)))
+    assert r.ok and r.early_stop is not None and r.steps < 200
+    e = r.early_stop
+    assert e["rule"] == "early_stop" and e["step"] == r.steps and e["planned_steps"] == 200 and e["form"] == form
+    assert e["step"] >= 0.2 * 200 and math.isfinite(e["forecast_final_eval_loss"]) and e["reason"]
+    assert [p["eval_loss"] for p in r.curve] == [p["eval_loss"] for p in full.curve[:len(r.curve)]]
+    # a rule that can never be met (rtol tiny) runs the whole budget
+    never = train(lm_spec(budget=Budget(steps=60), early_stop=EarlyStop(form=form, min_fraction=0.5, rtol=1e-12)))
+    assert never.steps == 60 and never.early_stop is None
