@@ -7,6 +7,8 @@ and ``to_dict()``; bad input raises ``ValueError`` naming the problem. See docs/
 
 from ._result import FitResult
 from .chinchilla import ChinchillaBootstrap, ChinchillaFit, chinchilla_loss, fit_chinchilla, optimal_allocation
+from .data_constrained import (DataConstrainedBootstrap, DataConstrainedFit, data_constrained_loss, effective_data,
+                               effective_params, fit_data_constrained, repeated_token_value, unique_params)
 from .extrapolation import (Extrapolation, ExtrapolationCheck, Rollout, extrapolate, leave_largest_out, leave_one_out,
                             rollout, trust_grade)
 from .forecast import (Forecast, StopDecision, annealing_areas, early_stop_decision, fit_annealing_law,
@@ -23,4 +25,6 @@ __all__ = [
     "leave_one_out", "leave_largest_out", "extrapolate", "trust_grade", "rollout", "Rollout",
     "forecast_final_loss", "Forecast", "annealing_areas", "fit_annealing_law", "early_stop_decision",
     "StopDecision",
+    "fit_data_constrained", "DataConstrainedFit", "DataConstrainedBootstrap", "data_constrained_loss",
+    "effective_data", "effective_params", "unique_params", "repeated_token_value",
 ]
