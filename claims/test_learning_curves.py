@@ -15,8 +15,8 @@ their cached curves have one point, so none fits and none is reused; these runs 
 recipe (``ladders.stdlib_run``: AdamW, LR 1/width capped at 1e-2, warmup 5%, cosine to 10% or
 constant) with a held-out evaluation every ``steps / 50`` steps on 16 fixed batches.
 - quick: a width-8 two-layer decoder, context 32, 4 windows per step (128 tokens), 2000 steps;
-  12 seeds x 2 schedules. Steps this small take the batched-ensemble path (all seeds of a
-  schedule train as one batched model), which is what makes 24 curves affordable.
+  10 seeds (12-21) x 2 schedules. Steps this small take the batched-ensemble path (all seeds of a
+  schedule train as one batched model), which is what makes 20 curves affordable.
 - slow: the ladder's own shape (context 64, 16 windows per step), widths 12, 16, 24, 2000 steps,
   6 seeds x 2 schedules (36 runs, ~10 CPU-minutes).
 Seed s trains both schedules on the same data order from the same initialisation, so the two
@@ -48,6 +48,15 @@ a coin flip against the tolerance: the quick variant reports those two cells wit
 them. Six ladder-shape pilot runs (widths 12-32, seeds 100-101) set the slow expectations:
 there annealing buys ~5% (2.5% at width 8), and the power law missed it at 40% (+4.5%, against
 +1.4% at a constant LR).
+
+The quick claims were first decided on 12 seeds (0-11): every verdict as declared (power law
+from 40%: median |error| 0.91% [0.67, 1.92] constant, 0.67% [0.14, 1.19] cosine; from 20%: 3.6%
+[1.8, 7.9], 4.1% [1.9, 6.1]; annealing law from 20%: 5.0% [2.0, 6.6] constant, 149% [39, 379]
+cosine; paired miss +1.86% [1.41, 2.30] at 20%, +1.37% [1.03, 1.71] at 40%, annealing's benefit
+2.1%; the wired rule stopped every run at 22-28% with median errors 2.9% [1.9, 3.9] constant,
+5.2% [4.3, 5.9] cosine). Those 24 runs cost 54 CPU-seconds, over the quick set's ~40 s share,
+so the design was cut to 10 seeds (the same resampling gives >= 86% for each declared verdict)
+and decided again on fresh seeds 12-21, declared here before they were trained.
 """
 
 from __future__ import annotations
@@ -83,7 +92,7 @@ class Design:
     seeds: tuple[int, ...]
 
 
-DESIGNS = {"quick": Design(widths=(8,), ctx=32, batch=4, steps=2000, seeds=tuple(range(12))),
+DESIGNS = {"quick": Design(widths=(8,), ctx=32, batch=4, steps=2000, seeds=tuple(range(12, 22))),
            "slow": Design(widths=(12, 16, 24), ctx=64, batch=16, steps=2000, seeds=tuple(range(6)))}
 LEVEL_MARK = {"quick": pytest.mark.quick, "slow": pytest.mark.slow}
 
