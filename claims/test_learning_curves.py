@@ -100,13 +100,13 @@ NOISY = ("quick runs take 128-token steps: the held-out loss wiggles by 1-2% fro
          "fit to the 8 points between warmup and 20% extrapolated 5x in steps turns that into a scatter of several "
          "percent (20 pilot runs: median |error| 3.8-4.4%, single runs up to 11%); LLM steps hold ~1e6 tokens and give "
          "far smoother curves, so a miss here is explained by our scale")
-TRANSIENT = ("20% of a 2000-step run of these decoders (400 steps) still lies in their early, fast phase (pilot: the "
-             "loss falls another ~15% after it, errors +7..+10% at a constant LR); the plan's 20% of a long LLM run lies "
-             "far past the initial transient")
-UNIDENTIFIED = ("Tissue et al. fit one or two whole curves, where the annealing term is exercised; by 20% (40%) of a "
-                "cosine run the LR has fallen by 9% (24%) and the annealing area S2 is ~1% (~10%) of its final value, so "
-                "C is extrapolated 100x (10x): the forecast is not identified (pilot errors -530%..+12% at 20%, "
-                "-36%..+7% at 40%). An early window lies outside their method")
+TRANSIENT = ("20% of a 2000-step run of these decoders (400 steps) still lies in their early, fast phase (pilot: "
+             "the loss falls another ~15% after it, errors +7..+10% at a constant LR); the plan's 20% of a long LLM "
+             "run lies far past the initial transient")
+UNIDENTIFIED = ("Tissue et al. fit one or two whole curves, where the annealing term is exercised; by 20% (40%) of "
+                "a cosine run the LR has fallen by 9% (24%) and the annealing area S2 is ~1% (~10%) of its final "
+                "value, so C is extrapolated 100x (10x): the forecast is not identified (pilot errors -530%..+12% at "
+                "20%, -36%..+7% at 40%). An early window lies outside their method")
 MISS = ("CLAIMS.md and Tissue et al. 2024: under warmup + cosine decay the final drop comes from annealing, which a "
         "power law in steps cannot foresee; in the ladder-shape pilots annealing bought ~5% and the power law "
         "missed it (+4.5% at 40%, +13% at 20%, against +1.4% and +7.6% at a constant LR)")
@@ -170,7 +170,8 @@ def analysis(sweep, level: str, scale: float, device: str) -> Analysis:
         _CACHE[key] = Analysis(
             runs, curves,
             {(f, s, x): [lc.forecast_error(c, f, x) for c in by[s]] for f, s, x in CELLS},
-            {(s, x): [lc.forecast_error(c, "power", x, skip_warmup=False) for c in by[s]] for s in by for x in (0.2, 0.4)},
+            {(s, x): [lc.forecast_error(c, "power", x, skip_warmup=False) for c in by[s]]
+             for s in by for x in (0.2, 0.4)},
             {(s, x): [lc.naive_error(c, x) for c in by[s]] for s in by for x in (0.2, 0.4)},
             {(s, p): [lc.rule_outcome(c, skip_warmup=p == "post-warmup", **RULE) for c in by[s]]
              for s in by for p in ("wired", "post-warmup")})
@@ -215,8 +216,8 @@ def _cell_params():
                        f"fitted to the first {fraction:.0%} of a {schedule}-LR run forecasts its final loss"),
                    quantity="median |relative error| of the final-loss forecast over runs",
                    paper_value="within a few percent", tolerance=f"<= {TOL:.2%} (bootstrap CI over runs)",
-                   justification="1 - 2^-0.050: the loss a doubling of compute buys on Kaplan et al.'s compute frontier; "
-                                 "a forecast less accurate cannot tell a run from one with twice its compute",
+                   justification="1 - 2^-0.050: the loss a doubling of compute buys on Kaplan et al.'s compute "
+                                 "frontier; a forecast less accurate cannot tell a run from one with twice its compute",
                    **COMMON)
 @pytest.mark.parametrize("level, form, schedule, fraction", _cell_params())
 def test_final_loss_forecast(level, form, schedule, fraction, sweep, budget_scale, device, claim):
@@ -245,9 +246,11 @@ def test_final_loss_forecast(level, form, schedule, fraction, sweep, budget_scal
     claim.note(f"{len(errors)} runs: {_summary(errors)}; the no-progress forecast (last loss seen) errs by "
                f"{_summary(an.naive[(schedule, fraction)])}")
     if form == "power":
-        claim.note(f"fitted from step 1 (the plan's literal window, warmup included): {_summary(an.literal[(schedule, fraction)])}")
+        claim.note("fitted from step 1 (the plan's literal window, warmup included): "
+                   + _summary(an.literal[(schedule, fraction)]))
     saved = 1 - fraction
-    claim.note(f"stopping at {fraction:.0%} saves {saved:.0%} of each run's training FLOPs ({saved * curves[0].flops:.3g}); "
+    claim.note(f"stopping at {fraction:.0%} saves {saved:.0%} of each run's training FLOPs "
+               f"({saved * curves[0].flops:.3g}); "
                f"the curve points it needs cost {np.median([lc.eval_overhead(c, fraction) for c in curves]):.1%} of "
                f"the first {fraction:.0%}'s FLOPs")
     claim.check(checks.at_most(f"median |relative error| from {fraction:.0%} ({form}, {schedule})", est, TOL))
@@ -283,16 +286,18 @@ def test_power_law_misses_annealing(level, sweep, budget_scale, device, claim):
     claim.points(pd.DataFrame(rows))
     groups = {f"{s} {f} {x:.0%}": (np.arange(len(_of(an, s))) + 0.1 * i, 100 * np.asarray(an.errors[(f, s, x)]))
               for i, (f, s, x) in enumerate(CELLS) if f == "power"}
-    claim.plot(plots.grouped_plot, groups, styles=["bo", "bs", "r^", "rv"], hline=(f"+{TOL:.1%} (tolerance)", 100 * TOL),
+    claim.plot(plots.grouped_plot, groups, styles=["bo", "bs", "r^", "rv"],
+               hline=(f"+{TOL:.1%} (tolerance)", 100 * TOL),
                xlabel="run (width, seed)", ylabel="relative error of the power-law forecast (%)",
                title="Power-law forecasts: cosine (red) vs constant (blue) LR, same runs")
-    claim.check_all(*(checks.ordered(f"cosine error - constant error at {x:.0%}", diff[x], labels=("constant", "cosine"))
-                      for x in (0.2, 0.4)))
+    claim.check_all(*(checks.ordered(f"cosine error - constant error at {x:.0%}", diff[x],
+                                     labels=("constant", "cosine")) for x in (0.2, 0.4)))
 
 
 @pytest.mark.claim(_id("lc-early-stop-rule"), paper=PLAN,
                    claim="stopping once the power-law forecast is stable saves most of a run and forecasts its end",
-                   quantity="median |relative error| of the forecast where the rule stops (power form, as wired)",
+                   quantity="median |relative error| of the forecast where the rule stops (power form, as "
+                            "wired; cosine)",
                    paper_value="save 80%, forecast within a few percent",
                    tolerance=f"<= {TOL:.2%} under each schedule (bootstrap CI over runs)",
                    justification="the tolerance of the forecast claims; compute saved is reported, not asserted (the "
@@ -310,15 +315,17 @@ def test_early_stop_rule(level, sweep, budget_scale, device, claim):
         if s == "cosine":
             claim.measured(est)
         post = an.rule[(s, "post-warmup")]
-        claim.note(f"{s}: the rule (min_fraction 0.2, window 3, rtol 1%) stopped {sum(o.forecast is not None for o in out)}"
-                   f"/{len(out)} runs, median compute saved {saved.text()}, |error| at the stop {est.text()}; replayed "
+        stopped = sum(o.forecast is not None for o in out)
+        claim.note(f"{s}: the rule (min_fraction 0.2, window 3, rtol 1%) stopped {stopped}/{len(out)} runs, median "
+                   f"compute saved {saved.text()}, |error| at the stop {est.text()}; replayed "
                    f"on the post-warmup curve: saved {lc.median_of([o.saved for o in post]).text()}, |error| "
                    f"{lc.median_abs([o.error for o in post]).text()}")
         groups[f"{s} (as wired)"] = ([100 * o.saved for o in out], [100 * o.error for o in out])
         groups[f"{s} (post-warmup)"] = ([100 * o.saved for o in post], [100 * o.error for o in post])
         found.append(checks.at_most(f"median |error| at the rule's stop ({s})", est, TOL))
-    claim.points(pd.DataFrame([{"schedule": c.schedule, "width": c.width, "seed": c.seed, "protocol": p, "stop_step": o.stop_step,
-                   "saved": o.saved, "forecast": o.forecast, "final": c.final, "relative_error": o.error}
+    claim.points(pd.DataFrame([{"schedule": c.schedule, "width": c.width, "seed": c.seed, "protocol": p,
+                                "stop_step": o.stop_step, "saved": o.saved, "forecast": o.forecast, "final": c.final,
+                                "relative_error": o.error}
                   for s in ("constant", "cosine") for p in ("wired", "post-warmup")
                   for c, o in zip(_of(an, s), an.rule[(s, p)])]))
     claim.plot(plots.grouped_plot, groups, styles=["bo", "bx", "r^", "r+"], hline=(f"+{TOL:.1%}", 100 * TOL),
