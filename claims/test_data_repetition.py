@@ -118,8 +118,8 @@ def loss_plot(claim, plan, runs, title, extra=None, hline=None):
                    claim="up to ~4 epochs, repeated data is almost as good as unique data",
                    quantity="relative loss penalty of D tokens from U = D/E bytes vs D fresh tokens, each E <= 4 "
                             "(paired over seeds)",
-                   paper_value=f"negligible; the paper's runs at 1 < E <= 4: median +{PAPER_PENALTIES.penalty.median():.2%}, "
-                               f"largest +{NEGLIGIBLE:.2%}",
+                   paper_value=(f"negligible; the paper's runs at 1 < E <= 4: median "
+                                f"+{PAPER_PENALTIES.penalty.median():.2%}, largest +{NEGLIGIBLE:.2%}"),
                    tolerance=f"every interval inside +-{NEGLIGIBLE:.2%}",
                    justification="the largest penalty among the paper's own 18 runs at 1 < E <= 4 (datablations "
                                  "runs, tests/reference-data)",
@@ -169,8 +169,9 @@ def test_many_epochs_are_worth_much_less(claim, sweep, device, plan):
     grid = np.geomspace(1, max(d_eff), 50)
     groups = {f"seed {s}": (list(d_eff), [d_eff[e][j] / D for e in d_eff]) for j, s in enumerate(plan.seeds)}
     groups[f"paper's law, R_D* = {dv.PAPER_RD_STAR}"] = (grid, effective_data(D, D / grid, dv.PAPER_RD_STAR) / D)
-    claim.plot(plots.grouped_plot, groups, xlabel="epochs E = D / U", ylabel="effective data D' / D", logx=True, logy=True,
-               styles=["o-"] * len(plan.seeds) + ["k:"], title=f"What D = {plan.tokens:,} repeated tokens are worth")
+    claim.plot(plots.grouped_plot, groups, xlabel="epochs E = D / U", ylabel="effective data D' / D", logx=True,
+               logy=True, styles=["o-"] * len(plan.seeds) + ["k:"],
+               title=f"What D = {plan.tokens:,} repeated tokens are worth")
     claim.check(checks.at_most(f"average value of a repeated token at {top:g} epochs", values[top], MUCH_LESS))
 
 

@@ -102,7 +102,8 @@ def effective_data(D: Sequence[float], L: Sequence[float], loss: float) -> Inver
     if np.any(np.diff(d) <= 0):
         raise ValueError(f"the clean curve's D must be distinct, got {d.tolist()}")
     if np.any(np.diff(y) >= 0):
-        raise ValueError(f"the clean curve must fall strictly as D grows to be inverted, got L = {np.round(y, 4).tolist()}")
+        raise ValueError(f"the clean curve must fall strictly as D grows to be inverted, got L = "
+                         f"{np.round(y, 4).tolist()}")
     x = np.log(d)
     # y falls with x: find the segment whose loss range holds ``loss`` (or the end segment)
     if loss > y[0]:

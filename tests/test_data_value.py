@@ -119,7 +119,7 @@ def test_plans_share_the_clean_runs_and_build_the_specs_they_name():
         assert len(specs) == len(plan.clean_divisors) * len(plan.seeds)
         assert all(dict(s.data.options).get("train_bytes") is None for s in specs)
         rep = plan.repeated_specs()
-        assert sorted({dict(s.data.options)["train_bytes"] for s in rep}) == sorted(plan.unique_bytes(e) for e in plan.epochs)
+        assert sorted({dict(s.data.options)["train_bytes"] for s in rep}) == sorted(map(plan.unique_bytes, plan.epochs))
         bad = plan.corrupted_specs("shuffle")
         assert {dict(s.data.options)["corruption"] for s in bad} == {"shuffle"}
     # the quality claims' q = 0 run and the repetition claims' unique run are the clean run at D
@@ -177,9 +177,12 @@ def test_fit_rd_star_checks_shapes():
 def test_four_epoch_claim_refutes_a_clear_penalty():
     unique = clean()[-1]
     band = 0.0132
-    near = checks.all_within("penalty", [dv.relative_penalty(unique * 1.002 + 1e-4 * np.arange(3), unique)], -band, band)
-    far = checks.all_within("penalty", [dv.relative_penalty(unique * 1.05 + 1e-3 * np.arange(3), unique)], -band, band)
-    noisy = checks.all_within("penalty", [dv.relative_penalty(unique * np.array([0.99, 1.03, 1.0]), unique)], -band, band)
+    def check(repeated):
+        return checks.all_within("penalty", [dv.relative_penalty(repeated, unique)], -band, band)
+
+    near = check(unique * 1.002 + 1e-4 * np.arange(3))
+    far = check(unique * 1.05 + 1e-3 * np.arange(3))  # a 5% penalty on every seed
+    noisy = check(unique * np.array([0.99, 1.03, 1.0]))
     assert (near.verdict, far.verdict, noisy.verdict) == (CONFIRMED, REFUTED, INCONCLUSIVE)
 
 
