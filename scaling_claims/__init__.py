@@ -14,7 +14,8 @@ The package is laid out by stage of the data flow (docs/engine.md, ../DESIGN.md)
 - ``scaling_claims.claims``  claim support: ``estimates``, ``checks``, ``expect``, ``records``,
   ``plots``, ``report`` and the pytest plugins (``pytest_plugin``, ``claims_plugin``).
 - top level: ``plan``, ``cli``, ``ladders`` (the claims' run plans), ``userruns``, and the
-  analysis helpers ``metrics`` (pass@k), ``theory``, ``quanta``, ``peaks``, ``grokking``.
+  analysis helpers ``metrics`` (pass@k), ``theory``, ``quanta``, ``peaks``, ``grokking``,
+  ``critical`` (the critical-size bisection), ``learning_curves``, ``data_value``.
 
 The flat names of the earlier layout (``scaling_claims.train``, ``scaling_claims.cache``,
 ``scaling_claims.data.base``, ...) keep working: each is the same module object as its new

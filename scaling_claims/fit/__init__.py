@@ -14,7 +14,10 @@ from .extrapolation import (Extrapolation, ExtrapolationCheck, Rollout, extrapol
 from .forecast import (Forecast, StopDecision, annealing_areas, early_stop_decision, fit_annealing_law,
                        forecast_final_loss)
 from .forms import best_of_n_kl, fit_coverage_law, fit_gao, fit_learning_curve, fit_logistic, fit_saturating
+from .emergence import (TwoStepFit, critical_crossing, fit_critical, fit_loss_to_accuracy, fit_two_step,
+                        logistic_crossing, loss_at_accuracy)
 from .isoflop import IsoFLOPFit, fit_isoflop_approach1, fit_isoflop_approach2
+from .mixing import fit_linear_mixing, fit_mixing_law, optimal_mixture, predict_mixing, simplex_grid
 from .power_law import fit_power_law
 
 __all__ = [
@@ -27,4 +30,7 @@ __all__ = [
     "StopDecision",
     "fit_data_constrained", "DataConstrainedFit", "DataConstrainedBootstrap", "data_constrained_loss",
     "effective_data", "effective_params", "unique_params", "repeated_token_value",
+    "fit_two_step", "TwoStepFit", "fit_loss_to_accuracy", "loss_at_accuracy", "logistic_crossing", "fit_critical",
+    "critical_crossing",
+    "fit_mixing_law", "fit_linear_mixing", "predict_mixing", "optimal_mixture", "simplex_grid",
 ]
