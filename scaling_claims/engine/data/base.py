@@ -119,3 +119,19 @@ def check_positive(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"data option {name!r} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def epoch_batch(train: Batch, seed: int, stream: str, step: int, batch_size: int) -> Batch:
+    """Step ``step``'s batch of epochs over a fixed training set: the whole set when
+    ``batch_size`` covers it (full-batch training), else the ``step``-th full batch of an order
+    reshuffled every epoch from (``seed``, ``stream``); the remainder of an epoch is dropped."""
+    batch_size = check_positive("batch_size", batch_size)
+    if step < 0:
+        raise ValueError(f"step must be >= 0, got {step}")
+    n = len(train)
+    if batch_size >= n:
+        return train
+    epoch, within = divmod(step, n // batch_size)
+    order = torch.randperm(n, generator=generator(seed, stream, epoch))
+    idx = order[within * batch_size:(within + 1) * batch_size]
+    return Batch(train.x[idx], train.y[idx], None, {k: v[idx] for k, v in train.info.items()})

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .base import Batch, Task, check_positive, generator
+from .base import Batch, Task, check_positive, epoch_batch, generator
 
 
 class ModularClassesTask(Task):
@@ -63,17 +63,7 @@ class ModularClassesTask(Task):
         return self._held_out
 
     def train_batch(self, step: int, batch_size: int) -> Batch:
-        batch_size = check_positive("batch_size", batch_size)
-        if step < 0:
-            raise ValueError(f"step must be >= 0, got {step}")
-        n = self.n_train
-        if batch_size >= n:
-            return self._train
-        epoch, within = divmod(step, n // batch_size)
-        order = torch.randperm(n, generator=generator(self.seed, "modular_classes/epoch", epoch))
-        idx = order[within * batch_size:(within + 1) * batch_size]
-        t = self._train
-        return Batch(t.x[idx], t.y[idx], None, {k: v[idx] for k, v in t.info.items()})
+        return epoch_batch(self._train, self.seed, "modular_classes/epoch", step, batch_size)
 
     def eval_batches(self, n_batches: int, batch_size: int, **options: Any) -> list[Batch]:
         """The held-out pairs in a fixed order, in up to ``n_batches`` batches of ``batch_size``

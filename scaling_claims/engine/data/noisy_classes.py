@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from .base import EVAL_SEED, Batch, Task, check_positive, generator
+from .base import EVAL_SEED, Batch, Task, check_positive, epoch_batch, generator
 
 
 class NoisyClassesTask(Task):
@@ -90,18 +90,7 @@ class NoisyClassesTask(Task):
         return self._train
 
     def train_batch(self, step: int, batch_size: int) -> Batch:
-        batch_size = check_positive("batch_size", batch_size)
-        if step < 0:
-            raise ValueError(f"step must be >= 0, got {step}")
-        n = self.n_train
-        if batch_size >= n:
-            return self._train
-        per_epoch = n // batch_size  # full batches per epoch; the remainder is dropped
-        epoch, within = divmod(step, per_epoch)
-        order = torch.randperm(n, generator=generator(self.seed, "noisy_classes/epoch", epoch))
-        idx = order[within * batch_size:(within + 1) * batch_size]
-        t = self._train
-        return Batch(t.x[idx], t.y[idx], None, {k: v[idx] for k, v in t.info.items()})
+        return epoch_batch(self._train, self.seed, "noisy_classes/epoch", step, batch_size)
 
     def eval_batches(self, n_batches: int, batch_size: int, **options: Any) -> list[Batch]:
         """Held-out batches with clean labels (from ``EVAL_SEED``: identical for every run)."""
