@@ -32,8 +32,9 @@ than 1 - 2^-0.050 = 3.4%, the loss a doubling of compute buys on Kaplan et al. 2
 frontier (L ~ C^-0.050): a forecast less accurate than that cannot tell a run from one given
 twice its compute, which is the decision an early stop is for ("a few percent", CLAIMS.md). The
 miss itself is measured paired: the power-law error under cosine minus under constant, same seed.
-The rule is replayed as the trainer applies it (whole curve so far, warmup included; min_fraction
-0.2, window 3, rtol 1%) and, in the notes, on the post-warmup curve.
+The rule is replayed as the trainer applies it (the curve so far after the warmup; min_fraction
+0.2, window 3, rtol 1%) and, in the notes, on the whole curve, warmup included (the trainer's
+first wiring: see the end of this history).
 
 History (declared before the decisive seeds). Pilots on seeds 100-119 (never used for a
 verdict) fixed the design: 391-step ladder runs put 20% on a loss plateau (errors -8% to +28%);
@@ -63,6 +64,15 @@ declared (power law from 40%: 1.15% [0.28, 2.48] constant, 1.51% [0.83, 2.51] co
 The slow variant was decided once, on seeds 0-5 after its declaration: every verdict as declared.
 Annealing buys 4.7% there and the power law misses it: from 40%, 1.31% [0.46, 2.21] at a constant
 LR against 4.15% [3.50, 4.87] under cosine (refuted), paired miss +2.99% [2.63, 3.34].
+
+The early-stop rule's wiring changed after these decisions: the trainer first passed the whole
+curve, warmup included, to ``early_stop_decision``; the forecast laws do not describe the warmup,
+so it now passes the points after it (``engine.training.early_stop``), and
+lc-early-stop-rule replays that. Its expectation (out of regime) stands; the reason was rewritten
+to name what remains. On seeds 12-21 the rule after warmup stopped every run at 20-36% with
+median |error| 4.28% [1.75, 9.82] constant and 4.33% [2.43, 6.75] cosine (warmup included: 3.77%
+[2.82, 4.89] and 5.73% [5.24, 6.80]); the slow variant has not been rerun since the change (with
+warmup included: 7.7% and 12.8%).
 """
 
 from __future__ import annotations
@@ -116,10 +126,11 @@ UNIDENTIFIED = ("Tissue et al. fit one or two whole curves, where the annealing 
 MISS = ("CLAIMS.md and Tissue et al. 2024: under warmup + cosine decay the final drop comes from annealing, which a "
         "power law in steps cannot foresee; in the ladder-shape pilots annealing bought ~5% and the power law "
         "missed it (+4.5% at 40%, +13% at 20%, against +1.4% and +7.6% at a constant LR)")
-WIRED = ("the rule as the trainer applies it fits the whole curve so far, warmup included; the steep warmup transient "
-         "anchors the power law, which then settles by ~20% on a forecast biased upward (pilot median |error| 4.7% "
-         "constant, 6.9% cosine quick; 6.9%, 11.6% slow). An LLM's warmup and transient are a vanishing share of its "
-         "first 20%, so this failure is explained by our scale; the post-warmup replay is in the notes")
+WIRED = ("the rule stops soon after min_fraction allows, at 20-36% of the run, and so inherits the 20% forecasts' "
+         "misses at this scale (noisy 128-token steps, and 20% of these short runs still in their fast early phase: "
+         "see lc-forecast-power-*-20); with the first wiring, which also fitted the warmup points, the pilot's median "
+         "|error| was 4.7% constant, 6.9% cosine quick (6.9%, 11.6% slow). An LLM's first 20% lies far past its "
+         "warmup and transient, on curves of ~1e6-token steps, so this failure is explained by our scale")
 
 EXPECT = {
     "quick": {("power", "constant", 0.2): expect.out_of_regime(NOISY),
@@ -179,8 +190,8 @@ def analysis(sweep, level: str, scale: float, device: str) -> Analysis:
             {(s, x): [lc.forecast_error(c, "power", x, skip_warmup=False) for c in by[s]]
              for s in by for x in (0.2, 0.4)},
             {(s, x): [lc.naive_error(c, x) for c in by[s]] for s in by for x in (0.2, 0.4)},
-            {(s, p): [lc.rule_outcome(c, skip_warmup=p == "post-warmup", **RULE) for c in by[s]]
-             for s in by for p in ("wired", "post-warmup")})
+            {(s, p): [lc.rule_outcome(c, skip_warmup=p == "wired", **RULE) for c in by[s]]
+             for s in by for p in ("wired", "whole curve")})
     return _CACHE[key]
 
 
@@ -320,19 +331,19 @@ def test_early_stop_rule(level, sweep, budget_scale, device, claim):
         saved = lc.median_of([o.saved for o in out])
         if s == "cosine":
             claim.measured(est)
-        post = an.rule[(s, "post-warmup")]
+        post = an.rule[(s, "whole curve")]
         stopped = sum(o.forecast is not None for o in out)
         claim.note(f"{s}: the rule (min_fraction 0.2, window 3, rtol 1%) stopped {stopped}/{len(out)} runs, median "
                    f"compute saved {saved.text()}, |error| at the stop {est.text()}; replayed "
-                   f"on the post-warmup curve: saved {lc.median_of([o.saved for o in post]).text()}, |error| "
+                   f"on the whole curve, warmup included (the first wiring): saved {lc.median_of([o.saved for o in post]).text()}, |error| "
                    f"{lc.median_abs([o.error for o in post]).text()}")
         groups[f"{s} (as wired)"] = ([100 * o.saved for o in out], [100 * o.error for o in out])
-        groups[f"{s} (post-warmup)"] = ([100 * o.saved for o in post], [100 * o.error for o in post])
+        groups[f"{s} (warmup included)"] = ([100 * o.saved for o in post], [100 * o.error for o in post])
         found.append(checks.at_most(f"median |error| at the rule's stop ({s})", est, TOL))
     claim.points(pd.DataFrame([{"schedule": c.schedule, "width": c.width, "seed": c.seed, "protocol": p,
                                 "stop_step": o.stop_step, "saved": o.saved, "forecast": o.forecast, "final": c.final,
                                 "relative_error": o.error}
-                  for s in ("constant", "cosine") for p in ("wired", "post-warmup")
+                  for s in ("constant", "cosine") for p in ("wired", "whole curve")
                   for c, o in zip(_of(an, s), an.rule[(s, p)])]))
     claim.plot(plots.grouped_plot, groups, styles=["bo", "bx", "r^", "r+"], hline=(f"+{TOL:.1%}", 100 * TOL),
                xlabel="compute saved (% of the run's steps)", ylabel="forecast error at the stop (%)",

@@ -122,9 +122,10 @@ class RuleOutcome:
     reason: str
 
 
-def rule_outcome(c: RunCurve, *, form: str = "power", skip_warmup: bool = False, **rule: Any) -> RuleOutcome:
+def rule_outcome(c: RunCurve, *, form: str = "power", skip_warmup: bool = True, **rule: Any) -> RuleOutcome:
     """Replay ``early_stop_decision`` at every curve point, as the trainer does (``RunSpec.early_stop``
-    passes the whole curve so far: ``skip_warmup=False``), and report the first stop."""
+    passes the curve so far after the warmup: ``skip_warmup=True``; ``False`` replays the trainer's
+    first wiring, warmup included), and report the first stop."""
     keep = c.steps > c.warmup if skip_warmup else np.ones(c.steps.size, bool)
     s, L = c.steps[keep], c.losses[keep]
     for k in range(1, s.size + 1):

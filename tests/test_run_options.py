@@ -176,3 +176,21 @@ def test_early_stop_ends_a_run_once_its_forecast_is_stable(form):
     # a rule that can never be met (rtol tiny) runs the whole budget
     never = train(lm_spec(budget=Budget(steps=60), early_stop=EarlyStop(form=form, min_fraction=0.5, rtol=1e-12)))
     assert never.steps == 60 and never.early_stop is None
+
+
+def test_early_stop_forecasts_from_the_curve_after_warmup(monkeypatch):
+    """The forecast laws do not describe the warmup: the rule sees only the points after it."""
+    import scaling_claims.fit.forecast as forecast
+
+    seen = []
+    real = forecast.early_stop_decision
+
+    def spy(steps, losses, total_steps, **kw):
+        seen.append(list(steps))
+        return real(steps, losses, total_steps, **kw)
+
+    monkeypatch.setattr(forecast, "early_stop_decision", spy)
+    r = train(lm_spec(budget=Budget(steps=80), optim=OptimSpec(batch_size=8, warmup_steps=35),
+                      early_stop=EarlyStop(min_fraction=0.5, rtol=1e-12)))
+    assert r.steps == 80 and seen and all(min(s) > 35 for s in seen)
+    assert seen[0] == [40] and seen[-1] == [40, 50, 60, 70]  # the last point (step 80) ends the run anyway

@@ -246,7 +246,8 @@ class EvalSpec(_Options):
 @dataclass(frozen=True)
 class EarlyStop:
     """An opt-in early stop: at each curve point from ``min_fraction`` of the planned steps on,
-    forecast the held-out loss at the planned end from the curve so far (``form``: "power",
+    forecast the held-out loss at the planned end from the curve so far, its points after the
+    warmup (``form``: "power",
     ``L = c + a s^-b``, or "annealing", Tissue et al. 2024's law on the run's own LR schedule)
     and stop once the last ``window`` forecasts agree within relative spread ``rtol``
     (``scaling_claims.fit.forecast.early_stop_decision``). The run then records that it stopped

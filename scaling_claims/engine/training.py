@@ -282,10 +282,15 @@ def early_stop(spec: RunSpec, curve: list[dict], steps: int) -> dict[str, Any] |
     from scaling_claims.fit.forecast import early_stop_decision  # pure NumPy/SciPy, below the engine
 
     rule = spec.early_stop
+    # the forecast laws describe the curve after warmup: while the LR ramps up the loss falls at a
+    # rate neither describes, and fitted points there bias the forecast (docs/claims-learning-curves.md)
+    after = [p for p in curve if p["step"] > spec.optim.warmup_steps]
+    if not after:
+        return None
     lr = None
     if rule.form == "annealing":
         lr = [spec.optim.lr * lr_multiplier(s, spec.optim, steps) for s in range(steps)]
-    decision = early_stop_decision([p["step"] for p in curve], [p["eval_loss"] for p in curve], steps,
+    decision = early_stop_decision([p["step"] for p in after], [p["eval_loss"] for p in after], steps,
                                    form=rule.form, lr=lr, min_fraction=rule.min_fraction, window=rule.window,
                                    rtol=rule.rtol)
     if not decision.stop:
