@@ -141,7 +141,10 @@ class SequenceTask(_FiniteTrainMixin, Task):
         g = generator(EVAL_SEED, f"eval/{length}")
         if self._train_set is None:
             return self._sample(n, g, length)
-        seen = {tuple(row) for row in self._train_problems.prompt.tolist()}
+        return self._held_out(n, g, length, {tuple(row) for row in self._train_problems.prompt.tolist()})
+
+    def _held_out(self, n: int, g: torch.Generator, length: int | None, seen: set[tuple]) -> Problems:
+        """``n`` problems drawn from ``g`` whose prompts are not in ``seen`` (the training prompts)."""
         kept: list[Problems] = []
         have = 0
         for _ in range(100):
@@ -300,20 +303,7 @@ class CopyTask(SequenceTask):
             finally:
                 self._train_set = saved
         n = check_positive("n", n)
-        g = generator(EVAL_SEED, f"eval/{length}")
-        kept, have = [], 0
-        for _ in range(100):
-            cand = self._sample(max(n, 64), g, length)
-            keep = torch.tensor([tuple(r) not in self._train_prompt_set for r in cand.prompt.tolist()])
-            cand = cand.select(keep.nonzero().flatten())
-            kept.append(cand)
-            have += len(cand)
-            if have >= n:
-                break
-        else:
-            raise ValueError(f"{self.name}: cannot find {n} held-out problems outside the training set")
-        return Problems(torch.cat([p.prompt for p in kept])[:n], torch.cat([p.answer for p in kept])[:n],
-                        {"length": torch.cat([p.info["length"] for p in kept])[:n]})
+        return self._held_out(n, generator(EVAL_SEED, f"eval/{length}"), length, self._train_prompt_set)
 
     def decode(self, tokens: torch.Tensor) -> str:
         names = {self.SEP: "|", self.PAD: "."}
