@@ -83,25 +83,34 @@ def fit_power_law(x, y, offset: bool = False, level: float = 0.95) -> FitResult:
 
 
 def _profile_start(xs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Best (log coef, exponent, offset) over an exponent grid, with (coef, offset) by weighted LS."""
+    """Best (log coef, exponent, offset) over an exponent grid, with (coef, offset) by weighted LS.
+
+    Every grid exponent at once: the weighted two-column least squares of each is solved by a
+    batched SVD with ``np.linalg.lstsq``'s cutoff (``rcond=None``), so the minimum-norm solution
+    where the columns coincide (exponent 0) is lstsq's; the first grid exponent of least error wins."""
     ly = np.log(y)
     w = 1.0 / y  # weights turn absolute into relative residuals (approximately log space)
-    best, best_sse = None, math.inf
-    for b in _EXPONENT_GRID:
-        f = np.power(xs, -b)
-        A = np.column_stack([f, np.ones_like(f)]) * w[:, None]
-        (c, off), *_ = np.linalg.lstsq(A, y * w, rcond=None)
-        if off < 0 or off >= y.min():
-            off = 0.0 if off < 0 else 0.99 * y.min()
-            c = float(np.sum(w * f * w * (y - off)) / np.sum((w * f) ** 2))
-        if c <= 0:
-            continue
-        sse = float(np.sum((np.log(c * f + off) - ly) ** 2))
-        if sse < best_sse:
-            best, best_sse = np.array([math.log(c), b, off]), sse
-    if best is None:  # no grid exponent admits a positive coefficient: start flat
-        best = np.array([math.log(np.ptp(y) + 1e-12), 0.5, 0.5 * y.min()])
-    return best
+    ymin = float(y.min())
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        F = np.power(xs[None, :], -_EXPONENT_GRID[:, None])  # (grid, n)
+        finite = np.isfinite(F).all(axis=1)
+        F = F[finite]
+        A = np.stack([F * w, np.broadcast_to(w, F.shape)], axis=-1)  # (grid, n, 2)
+        U, S, Vt = np.linalg.svd(A, full_matrices=False)
+        cutoff = np.finfo(float).eps * max(len(y), 2) * S[:, :1]
+        s_inv = np.where(S > cutoff, 1.0 / np.where(S > cutoff, S, 1.0), 0.0)
+        sol = np.einsum("gkj,gk->gj", Vt, s_inv * np.einsum("gnk,n->gk", U, y * w))
+        c, off = sol[:, 0], sol[:, 1]
+        clamp = (off < 0) | (off >= ymin)
+        off = np.where(off < 0, 0.0, np.where(off >= ymin, 0.99 * ymin, off))
+        refit = np.sum(w * F * w * (y - off[:, None]), axis=1) / np.sum((w * F) ** 2, axis=1)
+        c = np.where(clamp, refit, c)
+        sse = np.sum((np.log(c[:, None] * F + off[:, None]) - ly) ** 2, axis=1)
+    sse = np.where((c > 0) & np.isfinite(sse), sse, np.inf)
+    if not np.isfinite(sse).any():  # no grid exponent admits a positive coefficient: start flat
+        return np.array([math.log(np.ptp(y) + 1e-12), 0.5, 0.5 * ymin])
+    i = int(np.argmin(sse))
+    return np.array([math.log(c[i]), _EXPONENT_GRID[finite][i], off[i]])
 
 
 def _exp(v: float) -> float:
