@@ -120,7 +120,7 @@ def gap(a: str, b: str, curves, T: int) -> Estimate:
                     claim="learned absolute positions cannot run past the trained length (clear error)",
                     paper_value="defined behaviour past L", tolerance="exact",
                     justification="our own guard: the model has no embedding past ctx, so the evaluator reports "
-                                  "NaN and ran = 0", **{**COMMON, "seeds": list(LM_SEEDS["learned"])})
+                                  "NaN and ran = 0", **COMMON)
 def test_learned_positions_refuse_longer_inputs(claim, curves):
     _record(claim, curves)
     ran = np.array(curves["learned_ran"], dtype=float)  # (seeds, lengths)

@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import special
 
@@ -41,11 +43,25 @@ def _counts(n, name: str = "n") -> np.ndarray:
 
 def zipf_probabilities(m: int, a: float) -> np.ndarray:
     """p_i proportional to i**-(1+a), i = 1..m, normalised to sum to 1."""
+    return _zipf(*_zipf_args(m, a))[0].copy()
+
+
+def _zipf_args(m: int, a: float) -> tuple[int, float]:
     a = _positive(a, "a")
     if int(m) < 1:
         raise ValueError(f"m must be >= 1, got {m}")
-    w = np.arange(1, int(m) + 1, dtype=np.float64) ** -(1.0 + a)
-    return w / w.sum()
+    return int(m), a
+
+
+@functools.lru_cache(maxsize=2)
+def _zipf(m: int, a: float) -> tuple[np.ndarray, np.ndarray]:
+    """(p, cumsum p), read-only: the simulations call these hundreds of times with one (m, a)
+    and m in the millions."""
+    w = np.arange(1, m + 1, dtype=np.float64) ** -(1.0 + a)
+    p = w / w.sum()
+    cdf = np.cumsum(p)
+    p.flags.writeable = cdf.flags.writeable = False
+    return p, cdf
 
 
 def hutter_exponent(a: float) -> float:
@@ -58,7 +74,7 @@ def hutter_expected_error(n, a: float, m: int = 2_000_000) -> np.ndarray:
     """Expected error sum_i p_i (1 - p_i)**n of the memorising learner after n samples
     (p over m features; m large enough that the truncated tail is negligible)."""
     n = _counts(n)
-    p = zipf_probabilities(m, a)
+    p = _zipf(*_zipf_args(m, a))[0]
     log1m = np.log1p(-p)
     return np.array([float(np.dot(p, np.exp(k * log1m))) for k in n.ravel()]).reshape(n.shape)
 
@@ -67,9 +83,9 @@ def memoriser_error(n, a: float, m: int, seed: int) -> np.ndarray:
     """One simulated learning curve: draw max(n) samples from the Zipf law and return, for
     each n, the probability mass of features not yet seen in the first n samples."""
     n = _counts(n).astype(np.int64)
-    p = zipf_probabilities(m, a)
+    p, cdf = _zipf(*_zipf_args(m, a))
     rng = np.random.default_rng(seed)
-    draws = np.minimum(np.searchsorted(np.cumsum(p), rng.random(int(n.max())), side="right"), p.size - 1)
+    draws = np.minimum(np.searchsorted(cdf, rng.random(int(n.max())), side="right"), p.size - 1)
     uniq, first = np.unique(draws, return_index=True)  # feature uniq[j] is first drawn at sample first[j]
     order = np.argsort(first)
     cum_seen = np.concatenate([[0.0], np.cumsum(p[uniq[order]])])
