@@ -70,6 +70,18 @@ def test_within_band_three_verdicts():
     assert "straddles 0.3" in edge.message
 
 
+def test_tokens_per_parameter_band_decides_each_way():
+    """chinchilla-tokens-per-param: per-seed D_opt/N_opt, geometric mean, inside [10, 40]."""
+    band = (10.0, 40.0)
+    about_20 = Estimate.geometric_mean_t([19.0, 21.0, 20.5], what="seeds")
+    ours = Estimate.geometric_mean_t([150.0, 180.0, 200.0], what="seeds")  # the size of what the quick grid gives
+    edge = Estimate.geometric_mean_t([25.0, 45.0, 60.0], what="seeds")  # seed noise across the band's edge
+    assert verdicts(*(checks.within_band("D/N", e, *band) for e in (about_20, ours, edge))) == (
+        CONFIRMED, REFUTED, INCONCLUSIVE)
+    with pytest.raises(ValueError):
+        Estimate.geometric_mean_t([20.0, -1.0])
+
+
 def test_hutter_band_rejects_the_wrong_a():
     n = np.geomspace(1e2, 1e5, 8)
     for a, verdict in ((1.0, REFUTED), (0.5, CONFIRMED)):

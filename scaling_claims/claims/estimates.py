@@ -126,6 +126,15 @@ class Estimate:
                           method=f"mean over {a.size} {what}, Student-t interval")
 
     @classmethod
+    def geometric_mean_t(cls, values: Any, level: float = 0.95, what: str = "units") -> "Estimate":
+        """The geometric mean of independent positive ratios with the Student-t interval of their
+        logs, exponentiated (ratios multiply, so their natural scale is the log)."""
+        a = np.asarray(values, dtype=float).ravel()
+        if a.size < 2 or not np.all(np.isfinite(a)) or np.any(a <= 0):
+            raise ValueError(f"geometric_mean_t needs >= 2 finite positive values, got {a.tolist()}")
+        return cls.mean_t(np.log(a), level, what).transform(math.exp, what="exponentiated (geometric mean)")
+
+    @classmethod
     def wilson(cls, successes: Any, n: Any, level: float = 0.95) -> "Estimate":
         """A binomial proportion successes / n with the Wilson score interval (computed at the
         measured rate, so it stays honest near 0 and 1)."""
