@@ -91,6 +91,37 @@ def test_off_centre_budget_is_flagged():
         assert res.optima["interior"][[0, 1, 3, 4, 5, 6]].all()
 
 
+def test_quality_control_drops_an_off_centre_vertex_and_says_so():
+    """Czech et al. 2026: an extrapolated vertex is biased, so it never enters the fit (qc=False
+    keeps it, flagged, as before)."""
+    law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
+    shifts = np.ones(7)
+    shifts[2] = 30.0
+    data = sweep(law, shifts=shifts)
+    res = fit_isoflop_approach2(*data)
+    assert res.optima["qc"][2] == "off_center" and not res.optima["used"][2]
+    assert (res.optima["qc"][[0, 1, 3, 4, 5, 6]] == "ok").all() and res.n == 6
+    assert next(iter(res.info["excluded"].values())).startswith("off_center")
+    assert res.a == pytest.approx(0.30 / 0.64, abs=1e-6)  # the centred budgets alone recover a
+    kept = fit_isoflop_approach2(*data, qc=False)
+    assert kept.optima["used"].all() and kept.info["excluded"] == {} and kept.n == 7
+
+
+def test_curvature_interval_is_reported_not_used_to_drop():
+    """A budget flat within its noise: the lower end of its curvature's t interval is <= 0,
+    reported in optima["curvature_lo"]; the vertex stays in (QC drops only what has no vertex
+    or an extrapolated one: see the module docstring for why)."""
+    law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
+    N, D, L, C = sweep(law, noise=0.002, seed=1)
+    L = L.copy()
+    at = np.flatnonzero(C == BUDGETS[4])
+    rng = np.random.default_rng(0)
+    L[at] = 2.5 + 0.05 * rng.standard_normal(at.size) + 0.01 * (np.log(N[at]) - np.log(N[at]).mean()) ** 2
+    res = fit_isoflop_approach2(N, D, L, C, qc=False)
+    assert res.optima["curvature"][4] > 0 and res.optima["curvature_lo"][4] <= 0
+    assert (np.delete(res.optima["curvature_lo"], 4) > 0).all()
+
+
 def test_concave_budget_is_excluded():
     law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
     N, D, L, C = sweep(law)
@@ -134,6 +165,7 @@ def test_chinchilla_isoflops_approaches_agree(shared_data):
     a1 = fit_isoflop_approach1(d.params, d.tokens, d.loss, d.budget)
     a3 = fit_chinchilla(d.params, d.tokens, d.loss)
     assert a2.optima["interior"].all()
+    assert (a2.optima["qc"] == "ok").all()  # after their QC, ours drops nothing more
     assert a2.ci["a"][0] <= 0.49 <= a2.ci["a"][1]
     assert a2.ci["a"][0] <= a3.a <= a2.ci["a"][1]
     assert a1.ci["a"][0] <= a2.a <= a1.ci["a"][1]

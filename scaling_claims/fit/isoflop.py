@@ -10,11 +10,18 @@ budgets of a real sweep are nominal values; a float round trip must not split a 
   ``a`` when one budget's optimum moves by the finest rung (rung spacing in ln N over the span
   of ln C). A claim should not read ``a`` more finely than that.
 - Approach 2 (:func:`fit_isoflop_approach2`): per budget, a parabola of loss in log N (and,
-  separately, in log D); the vertex is the optimum. A budget needs >= 3 distinct sizes and an
-  upward-opening parabola, else it is excluded (listed in ``info["excluded"]``). A vertex
-  outside the sampled sizes is kept but flagged (``optima["interior"]``): Czech et al. 2026
-  show the parabola's vertex is biased when the grid is off-centre or wide, so a claim test
-  should check ``interior`` before trusting Approach 2.
+  separately, in log D); the vertex is the optimum. Before a vertex enters the fit it passes a
+  quality control after Czech et al. 2026 ("Problems with Chinchilla Approach 2", whose
+  annotated IsoFLOP data name the same three reasons): ``too_few_points`` (fewer than 3
+  distinct sizes: no parabola), ``weak_curvature`` (the parabola opens downward: no vertex)
+  and ``off_center`` (the vertex lies outside the sampled sizes: an extrapolated vertex, which
+  their analysis shows is biased). ``optima["qc"]`` gives each budget's reason ("ok" for a
+  kept one) and ``info["excluded"]`` what was dropped and why; ``qc=False`` keeps off-centre
+  vertices (flagged in ``optima["interior"]``) as before. The lower end of the curvature's 95%
+  t interval (in log N; NaN without residual degrees of freedom) is reported in
+  ``optima["curvature_lo"]`` but drops nothing: on 5-point grids (2 degrees of freedom,
+  t = 4.3) it reaches 0 on curves whose minimum is plainly interior (the quick set's seed
+  medians: 0.095 +- 0.088 and 0.066 +- 0.111), so as a rule it would discard sound vertices.
 
 Both then fit log N_opt and log D_opt linearly in log C (:func:`fit_power_law`), so a and b
 come with Student-t 95% intervals (needs >= 3 budgets; 2 give the exponents with NaN intervals).
@@ -27,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ._result import FitResult, jsonable
+from ._result import FitResult, jsonable, t_quantile
 from ._validate import as_float_array, check_positive, check_same_length
 from .power_law import fit_power_law
 
@@ -113,21 +120,31 @@ def fit_isoflop_approach1(N, D, L, C, level: float = 0.95) -> IsoFLOPFit:
     return _from_optima("isoflop_approach1", optima, info, level)
 
 
-def _vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """Vertex (x*, y*) and curvature of the least-squares parabola y ~ p2 x**2 + p1 x + p0."""
+def _vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """Vertex (x*, y*), curvature and the curvature's standard error (NaN without residual
+    degrees of freedom) of the least-squares parabola y ~ p2 x**2 + p1 x + p0."""
     xc = x.mean()
-    p2, p1, p0 = np.polyfit(x - xc, y, 2)
+    X = np.column_stack([(x - xc) ** 2, x - xc, np.ones_like(x)])
+    (p2, p1, p0), *_ = np.linalg.lstsq(X, y, rcond=None)
+    dof = len(x) - 3
+    se = math.nan
+    if dof >= 1:
+        r = y - X @ np.array([p2, p1, p0])
+        cov = float(r @ r) / dof * np.linalg.pinv(X.T @ X)
+        se = float(math.sqrt(max(cov[0, 0], 0.0)))
     if p2 <= 0:
-        return math.nan, math.nan, float(p2)
+        return math.nan, math.nan, float(p2), se
     xv = -p1 / (2 * p2)
-    return float(xv + xc), float(p0 - p1 * p1 / (4 * p2)), float(p2)
+    return float(xv + xc), float(p0 - p1 * p1 / (4 * p2)), float(p2), se
 
 
-def fit_isoflop_approach2(N, D, L, C, level: float = 0.95) -> IsoFLOPFit:
+def fit_isoflop_approach2(N, D, L, C, level: float = 0.95, qc: bool = True) -> IsoFLOPFit:
     """Approach 2: per budget, parabolas of L in log N and in log D; vertices are the optima.
 
-    Budgets with < 3 distinct sizes or a downward-opening parabola are excluded (see
-    ``info["excluded"]``). Raises ``ValueError`` on bad input or < 2 usable budgets.
+    Vertices pass the quality control of the module docstring first (``qc=False``: only
+    budgets with < 3 sizes or a downward-opening parabola are dropped). Dropped budgets are
+    listed in ``info["excluded"]`` with the reason. Raises ``ValueError`` on bad input or < 2
+    usable budgets.
     """
     N, D, L, C = _validated(N, D, L, C)
     rows, excluded = [], {}
@@ -135,19 +152,29 @@ def fit_isoflop_approach2(N, D, L, C, level: float = 0.95) -> IsoFLOPFit:
         c = float(np.median(C[g]))
         lN, lD = np.log(N[g]), np.log(D[g])
         if len(np.unique(lN)) < 3 or len(np.unique(lD)) < 3:
-            excluded[f"{c:.4g}"] = f"fewer than 3 distinct sizes ({len(np.unique(lN))})"
-            rows.append((c, math.nan, math.nan, math.nan, len(g), False, math.nan, False))
+            excluded[f"{c:.4g}"] = f"too_few_points: fewer than 3 distinct sizes ({len(np.unique(lN))})"
+            rows.append((c, math.nan, math.nan, math.nan, len(g), False, math.nan, math.nan, False, "too_few_points"))
             continue
-        xn, ln_opt, curv = _vertex(lN, L[g])
-        xd, _, curv_d = _vertex(lD, L[g])
+        xn, ln_opt, curv, se = _vertex(lN, L[g])
+        xd, _, curv_d, _ = _vertex(lD, L[g])
+        dof = len(g) - 3
+        curv_lo = curv - t_quantile(level, dof) * se if dof >= 1 and math.isfinite(se) else math.nan
         if not (curv > 0 and curv_d > 0):
-            excluded[f"{c:.4g}"] = f"parabola opens downward (curvature {curv:.3g} in log N, {curv_d:.3g} in log D)"
-            rows.append((c, math.nan, math.nan, math.nan, len(g), False, curv, False))
+            excluded[f"{c:.4g}"] = (f"weak_curvature: parabola opens downward (curvature {curv:.3g} in log N, "
+                                    f"{curv_d:.3g} in log D)")
+            rows.append((c, math.nan, math.nan, math.nan, len(g), False, curv, curv_lo, False, "weak_curvature"))
             continue
         interior = bool(lN.min() <= xn <= lN.max() and lD.min() <= xd <= lD.max())
-        rows.append((c, math.exp(xn), math.exp(xd), ln_opt, len(g), interior, curv, True))
-    C_, N_, D_, L_, n_, interior, curv, used = (np.array(v) for v in zip(*rows))
+        reason = "ok" if interior else "off_center"
+        used = interior or not qc
+        if not used:
+            excluded[f"{c:.4g}"] = (f"off_center: vertex at N = {math.exp(xn):.4g} outside the sampled "
+                                    f"[{math.exp(lN.min()):.4g}, {math.exp(lN.max()):.4g}] (or D outside its range)")
+        rows.append((c, math.exp(xn), math.exp(xd), ln_opt, len(g), interior, curv, curv_lo, used, reason))
+    C_, N_, D_, L_, n_, interior, curv, curv_lo, used, reasons = (np.array(v) for v in zip(*rows))
     optima = {"C": C_, "N_opt": N_, "D_opt": D_, "L_opt": L_, "n_points": n_,
-              "interior": interior.astype(bool), "curvature": curv, "used": used.astype(bool)}
-    info = {"method": "parabola of loss in log N (and log D) per budget", "excluded": excluded}
+              "interior": interior.astype(bool), "curvature": curv, "curvature_lo": curv_lo,
+              "used": used.astype(bool), "qc": reasons}
+    info = {"method": "parabola of loss in log N (and log D) per budget", "excluded": excluded,
+            "qc": "Czech et al. 2026 (too_few_points, weak_curvature, off_center)" if qc else "off"}
     return _from_optima("isoflop_approach2", optima, info, level)
