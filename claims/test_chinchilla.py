@@ -314,50 +314,60 @@ def test_tokens_per_parameter(level, sweep, budget_scale, device, claim):
 
 
 @pytest.mark.claim(_claim_id("chinchilla-vs-kaplan"),
-                   claim="at a held-out larger budget the fitted allocation beats Kaplan's N ~ C^0.73",
-                   quantity="paired loss margin: Kaplan allocation - fitted allocation (nats/byte)",
+                   claim="at a held-out larger budget Chinchilla's allocation (N ~ C^0.5) beats Kaplan's (N ~ C^0.73)",
+                   quantity="paired loss margin: Kaplan's allocation - Chinchilla's (nats/byte)",
                    paper_value="> 0", tolerance="t interval of the paired margin over seeds above 0",
-                   justification="equal compute by construction; both allocations anchored at the fitted optimum of "
-                                 "the smallest budget so only the growth exponent differs",
+                   justification="equal compute by construction; both papers' rules start from our measured optimum "
+                                 "at the smallest budget, so only the growth exponent differs, and neither depends on "
+                                 "our own fitted a (our fitted allocation is reported beside them)",
                    expect=lambda level: expect.inconclusive(
-                       "at 3x the largest quick budget the two allocations are only ~2x apart in N, and an IsoFLOP "
-                       "curve is flat near its minimum: the loss gap (~0.001 nats) is far below the seed noise "
-                       "(~0.02); the slow set extrapolates 10x") if level == "quick" else expect.confirmed(),
+                       "at 3x the largest quick budget (10x the anchor) the two rules are only 10^0.23 = 1.7x apart "
+                       "in N, and an IsoFLOP curve is flat near its minimum: the loss gap (~0.001 nats) is far below "
+                       "the seed noise (~0.02); the slow set extrapolates 10x past its largest budget") if level == "quick"
+                   else expect.confirmed(),
                    **COMMON)
 @pytest.mark.parametrize("level", LEVELS)
 def test_allocation_showdown(level, sweep, budget_scale, device, claim):
     plan = ladders.chinchilla_plan(level)
     df, an = analysis(sweep, level, budget_scale, device)
     m, f2 = an.m, an.f2
-    c0 = float(min(m.C))
-    C = plan.showdown_factor * float(max(m.C))
-    n_anchor = float(f2.predict(np.array([c0]))[0])
-    n_fit = float(f2.predict(np.array([C]))[0])
-    n_kaplan = ladders.kaplan_allocation(C, c0, n_anchor)
-    w_fit, w_kap = ladders.width_for_params(n_fit), ladders.width_for_params(n_kaplan)
-    claim.note(f"held-out C={C:.3g}: fitted N={n_fit:.0f} -> width {w_fit}; Kaplan N={n_kaplan:.0f} -> width {w_kap} "
-               f"(anchor N_opt={n_anchor:.0f} at C={c0:.3g}, seed-median a={f2.params['a']:.3f})")
-    if w_fit == w_kap:
+    opt = f2.optima
+    usable = opt["used"] & opt["interior"]
+    if not usable.any():
         claim.runs(df)
-        claim.inconclusive("allocations differ", f"the two allocations round to the same width {w_fit} "
-                                                 f"(a = {f2.params['a']:.3f} ~ 0.73): nothing to compare")
+        claim.inconclusive("a measured optimum to anchor at", "no budget has an interior Approach 2 vertex")
         return
-    runs = require_ok(sweep(ladders.showdown_specs(C, (w_fit, w_kap), plan.seeds, device), desc="showdown"))
+    i0 = int(np.flatnonzero(usable)[np.argmin(opt["C"][usable])])
+    c0, n_anchor = float(opt["C"][i0]), float(opt["N_opt"][i0])  # our measured optimum (seed medians)
+    C = plan.showdown_factor * float(max(m.C))
+    n_chin = ladders.kaplan_allocation(C, c0, n_anchor, ladders.CHINCHILLA_ALLOCATION_EXPONENT)
+    n_kaplan = ladders.kaplan_allocation(C, c0, n_anchor)
+    n_fit = float(f2.predict(np.array([C]))[0])
+    w_chin, w_kap = ladders.width_for_params(n_chin), ladders.width_for_params(n_kaplan)
+    claim.note(f"held-out C={C:.3g}, both rules from our measured optimum N_opt={n_anchor:.0f} at C={c0:.3g}: "
+               f"Chinchilla N~C^{ladders.CHINCHILLA_ALLOCATION_EXPONENT} -> N={n_chin:.0f}, width {w_chin}; Kaplan "
+               f"N~C^{ladders.KAPLAN_ALLOCATION_EXPONENT} -> N={n_kaplan:.0f}, width {w_kap}; our fitted allocation "
+               f"(Approach 2, seed-median a={f2.params['a']:.3f}) -> N={n_fit:.0f}, width "
+               f"{ladders.width_for_params(n_fit)} (reported, not trained)")
+    if w_chin == w_kap:
+        claim.runs(df)
+        claim.inconclusive("allocations differ", f"the two rules round to the same width {w_chin}: nothing to compare")
+        return
+    runs = require_ok(sweep(ladders.showdown_specs(C, (w_chin, w_kap), plan.seeds, device), desc="showdown"))
     claim.runs(pd.concat([df, runs]))
     by = runs.pivot_table(index="seed", columns="model.d_model", values="final_eval_loss")
-    margin = paired_difference(by[w_kap], by[w_fit])  # same seed = same data order and init stream
+    margin = paired_difference(by[w_kap], by[w_chin])  # same seed = same data order and init stream
     claim.measured(margin)
     claim.points(runs[["model.d_model", "params_non_embedding", "seed", "tokens", "flops", "final_eval_loss"]])
-    claim.note(f"paired (Kaplan - fitted) loss per seed {np.round((by[w_kap] - by[w_fit]).to_numpy(), 4).tolist()}: "
+    claim.note(f"paired (Kaplan - Chinchilla) loss per seed {np.round((by[w_kap] - by[w_chin]).to_numpy(), 4).tolist()}: "
                f"mean {margin.text()}")
     iso = m[m.C == max(m.C)]
+    chin, kap = runs[runs["model.d_model"] == w_chin], runs[runs["model.d_model"] == w_kap]
     claim.plot(plots.grouped_plot, {
         f"IsoFLOP C={max(m.C):.3g} (median)": (iso.N, iso.loss),
-        f"fitted allocation at C={C:.3g}": (runs[runs["model.d_model"] == w_fit].params_non_embedding,
-                                            runs[runs["model.d_model"] == w_fit].final_eval_loss),
-        f"Kaplan N~C^0.73 at C={C:.3g}": (runs[runs["model.d_model"] == w_kap].params_non_embedding,
-                                          runs[runs["model.d_model"] == w_kap].final_eval_loss),
+        f"Chinchilla N~C^0.5 at C={C:.3g}": (chin.params_non_embedding, chin.final_eval_loss),
+        f"Kaplan N~C^0.73 at C={C:.3g}": (kap.params_non_embedding, kap.final_eval_loss),
     }, styles=["o-", "bs", "r^"], logx=True, xlabel="non-embedding parameters N",
         ylabel="held-out loss (nats/byte)", title="Allocation showdown at equal compute (each seed)")
-    claim.check(checks.ordered("Kaplan's allocation loses at equal compute (paired margin > 0)", margin,
-                               labels=("fitted loss", "Kaplan loss")))
+    claim.check(checks.ordered("Kaplan's allocation loses to Chinchilla's at equal compute (paired margin > 0)",
+                               margin, labels=("Chinchilla loss", "Kaplan loss")))

@@ -46,13 +46,21 @@ EVAL_AT_END = 10**9
 # Below 8 the per-step overhead makes runs expensive per FLOP and a decoder barely learns bytes.
 WIDTH_RUNGS = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 SEEDS = (0, 1, 2)
-# Kaplan et al. 2020: N_opt ~ C**0.73 (their section 6.1), the allocation the showdown
-# compares against.
+# The two papers' allocation rules the showdown compares: Kaplan et al. 2020, N_opt ~ C**0.73
+# (their section 6.1), and Hoffmann et al. 2022, N_opt ~ C**0.5 (parameters and tokens scaled
+# equally; their three approaches give 0.50 / 0.49 / 0.46).
 KAPLAN_ALLOCATION_EXPONENT = 0.73
-# Prior tokens per non-embedding parameter at the optimum, used only to centre automatic IsoFLOP
-# grids (the probe at 3e10-1e11 FLOPs found 140-180); a claim asserts the optimum is interior,
-# so a wrong prior makes the claim fail, never pass.
-PRIOR_TOKENS_PER_PARAM = 150.0
+CHINCHILLA_ALLOCATION_EXPONENT = 0.5
+# IsoFLOP rungs, finer than the ladders' (~1.2x apart in width, ~1.4-1.6x in non-embedding N):
+# 5-7 consecutive ones span 4-9x in N around a centre. Czech et al. 2026 ("Problems with
+# Chinchilla Approach 2") show a parabola's vertex is biased when the grid is wide or off-centre.
+ISOFLOP_RUNGS = (8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256)
+# Where slow IsoFLOP grids are centred: the quick set's measured Approach 2 optimum (seed
+# medians of 3 seeds, non-embedding N 3,234 at 3e10 engine FLOPs, measured 2026-11) carried to
+# other budgets by Chinchilla's N ~ C^0.5. It only places grids: a wrong centre shows as a
+# minimum at a grid's edge or a vertex outside it (the interior-minimum claim then fails and the
+# vertex is reported off-centre), never as a pass.
+QUICK_OPTIMUM = (3e10, 3234.0)
 
 
 @dataclass(frozen=True)
@@ -110,17 +118,21 @@ def chinchilla_plan(level: str = "quick") -> ChinchillaPlan:
     width 8, the smallest sensible decoder, so no budget below it can show an interior minimum.
     Two budgets give the exponent a without a regression CI; its CI comes from a bootstrap over
     seeds instead (see claims/test_chinchilla.py).
-    slow: four budgets 3e10..1e12 with seven widths each from :func:`isoflop_widths`, 3 seeds,
-    showdown at 1e13 (x10, 333x from the 3e10 anchor): the allocations end ~5x apart in N,
-    where the quick set's ~2x costs less loss than seed noise.
+    slow: five budgets 3e10..3e12 (100x, so that Approach 2's a can be pinned to about +-0.1),
+    each grid centred on its expected optimum (:func:`expected_optimum`) with seven of the fine
+    ``ISOFLOP_RUNGS`` (five at 3e10, where the ladder's floor, width 8, leaves only two rungs
+    below the optimum), 3 seeds; the showdown at 3e13 (x10, 1000x from the 3e10 anchor), where
+    the two papers' rules end 1000^0.23 = 4.9x apart in N. (Until 2026-12 the slow grids were
+    seven of the coarse ladder rungs clamped at width 8, so the 3e10 grid's minimum sat on its
+    second point and its vertex fell below the smallest model: the off-centre grid Czech et al.
+    warn about.)
     """
     if level == "quick":
         return ChinchillaPlan(grids=((3e10, (8, 12, 16, 24, 32)), (1e11, (12, 16, 24, 32, 48))),
                               showdown_factor=3.0, seeds=SEEDS)
     if level == "slow":
-        budgets = (3e10, 1e11, 3e11, 1e12)
-        return ChinchillaPlan(grids=tuple((c, tuple(isoflop_widths(c, 7))) for c in budgets), showdown_factor=10.0,
-                              seeds=SEEDS)
+        budgets = (3e10, 1e11, 3e11, 1e12, 3e12)
+        return ChinchillaPlan(grids=tuple(centred_grid(c) for c in budgets), showdown_factor=10.0, seeds=SEEDS)
     raise ValueError(f"level must be 'quick' or 'slow', got {level!r}")
 
 
@@ -212,23 +224,46 @@ def tokens_for_flops(model: ModelSpec, flops: float) -> float:
     return flops / flops_per_token(model)
 
 
-def isoflop_widths(C: float, n_sizes: int = 5, prior: float = PRIOR_TOKENS_PER_PARAM,
-                   rungs: Sequence[int] = WIDTH_RUNGS) -> list[int]:
-    """``n_sizes`` consecutive rungs for budget ``C``, centred on the rung whose tokens per
-    non-embedding parameter at ``C`` is nearest ``prior`` (shifted, not shrunk, at the ends of
-    the ladder: a grid whose optimum then sits on its edge fails the interior-minimum claim)."""
+def expected_optimum(C: float) -> float:
+    """Where a budget's compute-optimal non-embedding N is expected: ``QUICK_OPTIMUM`` carried
+    to ``C`` by N ~ C^``CHINCHILLA_ALLOCATION_EXPONENT``."""
     if not (isinstance(C, (int, float)) and C > 0 and math.isfinite(C)):
         raise ValueError(f"C must be a positive number, got {C!r}")
-    if not (isinstance(n_sizes, int) and 3 <= n_sizes <= len(rungs)):
-        raise ValueError(f"n_sizes must be an integer in [3, {len(rungs)}] (an interior minimum needs 3), got {n_sizes!r}")
+    c0, n0 = QUICK_OPTIMUM
+    return n0 * (C / c0) ** CHINCHILLA_ALLOCATION_EXPONENT
 
-    def tpp(d: int) -> float:
-        m = gpt(d)
-        return tokens_for_flops(m, C) / non_embedding(m)
 
-    centre = min(range(len(rungs)), key=lambda i: abs(math.log(tpp(rungs[i]) / prior)))
-    lo = min(max(0, centre - n_sizes // 2), len(rungs) - n_sizes)
-    return list(rungs[lo:lo + n_sizes])
+def isoflop_widths(C: float, n_sizes: int = 7, rungs: Sequence[int] = ISOFLOP_RUNGS,
+                   target: float | None = None) -> list[int]:
+    """``n_sizes`` (odd) consecutive ``rungs`` for budget ``C``, centred on the rung whose
+    non-embedding N is nearest ``target`` (default :func:`expected_optimum`) in log space.
+    ``ValueError`` when the rungs cannot put ``n_sizes // 2`` on each side of that centre: a
+    grid shifted off its centre is what biases Approach 2, so it is never built silently."""
+    if not (isinstance(C, (int, float)) and C > 0 and math.isfinite(C)):
+        raise ValueError(f"C must be a positive number, got {C!r}")
+    if not (isinstance(n_sizes, int) and n_sizes >= 3 and n_sizes % 2 == 1 and n_sizes <= len(rungs)):
+        raise ValueError(f"n_sizes must be an odd integer in [3, {len(rungs)}] (an interior minimum needs 3), "
+                         f"got {n_sizes!r}")
+    target = expected_optimum(C) if target is None else float(target)
+    if not (target > 0 and math.isfinite(target)):
+        raise ValueError(f"target must be a positive number, got {target!r}")
+    centre = min(range(len(rungs)), key=lambda i: abs(math.log(non_embedding(gpt(rungs[i])) / target)))
+    half = n_sizes // 2
+    if centre - half < 0 or centre + half >= len(rungs):
+        raise ValueError(f"C={C:.3g}: the expected optimum (N ~ {target:.0f}, width {rungs[centre]}) has "
+                         f"{centre} rungs below and {len(rungs) - 1 - centre} above: too few for a centred grid of "
+                         f"{n_sizes}")
+    return list(rungs[centre - half:centre + half + 1])
+
+
+def centred_grid(C: float, sizes: Sequence[int] = (7, 5)) -> tuple[float, tuple[int, ...]]:
+    """(C, widths): the first grid size of ``sizes`` that :func:`isoflop_widths` can centre."""
+    for n in sizes:
+        try:
+            return C, tuple(isoflop_widths(C, n))
+        except ValueError:
+            continue
+    raise ValueError(f"C={C:.3g}: no centred IsoFLOP grid of {tuple(sizes)} rungs")
 
 
 def isoflop_specs(plan: ChinchillaPlan, scale: float = 1.0, device: str = "cpu") -> list[RunSpec]:
@@ -241,11 +276,12 @@ def isoflop_specs(plan: ChinchillaPlan, scale: float = 1.0, device: str = "cpu")
 
 def kaplan_allocation(C: float, anchor_C: float, anchor_N: float,
                       exponent: float = KAPLAN_ALLOCATION_EXPONENT) -> float:
-    """Kaplan's N_opt ~ C**0.73 through an anchor: ``anchor_N * (C / anchor_C)**exponent``.
+    """An allocation rule N_opt ~ C**exponent through an anchor: ``anchor_N * (C / anchor_C)**exponent``
+    (Kaplan's 0.73 by default; ``CHINCHILLA_ALLOCATION_EXPONENT`` for Chinchilla's).
 
-    The showdown anchors both allocations at the fitted optimum of the smallest fitted budget,
-    so they differ only in how N grows with C. (Kaplan's absolute constant, 1.3e9 parameters at
-    one PF-day, extrapolated nine decades down to 1e10 FLOPs, would test that constant instead.)
+    The showdown anchors both papers' rules at our measured optimum of the smallest budget, so
+    they differ only in how N grows with C. (Kaplan's absolute constant, 1.3e9 parameters at one
+    PF-day, extrapolated nine decades down to 1e10 FLOPs, would test that constant instead.)
     """
     for name, v in (("C", C), ("anchor_C", anchor_C), ("anchor_N", anchor_N), ("exponent", exponent)):
         if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):

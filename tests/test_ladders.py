@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaling_claims import ladders
-from scaling_claims.flops import flops_per_token, param_counts
 from scaling_claims.specs import Budget
 
 
@@ -89,19 +89,40 @@ def test_width_for_params_is_nearest_in_log_space(target):
             assert err <= abs(math.log(ladders.non_embedding(ladders.gpt(other)) / target)) + 1e-12
 
 
-@pytest.mark.parametrize("C", [1e10, 3e10, 1e11, 1e12, 1e14])
-def test_isoflop_widths_are_consecutive_rungs_centred_on_the_prior(C):
+@pytest.mark.parametrize("C", [3e10, 1e11, 1e12, 1e13])
+def test_isoflop_widths_are_consecutive_rungs_centred_on_the_expected_optimum(C):
+    target = ladders.expected_optimum(C)
+    assert target == pytest.approx(ladders.QUICK_OPTIMUM[1] * (C / ladders.QUICK_OPTIMUM[0]) ** 0.5)
     w = ladders.isoflop_widths(C, 5)
-    i = ladders.WIDTH_RUNGS.index(w[0])
-    assert tuple(w) == ladders.WIDTH_RUNGS[i:i + 5]
+    i = ladders.ISOFLOP_RUNGS.index(w[0])
+    assert tuple(w) == ladders.ISOFLOP_RUNGS[i:i + 5]
+    best = min(ladders.ISOFLOP_RUNGS, key=lambda d: abs(math.log(ladders.non_embedding(ladders.gpt(d)) / target)))
+    assert w[2] == best  # the middle rung is the one nearest the expected optimum
+    n = [ladders.non_embedding(ladders.gpt(d)) for d in w]
+    assert n[0] < target < n[-1]
 
-    def tpp(d):
-        m = ladders.gpt(d)
-        return C / flops_per_token(m) / param_counts(m)["non_embedding"]
 
-    best = min(ladders.WIDTH_RUNGS, key=lambda d: abs(math.log(tpp(d) / ladders.PRIOR_TOKENS_PER_PARAM)))
-    if ladders.WIDTH_RUNGS.index(best) >= 2 and ladders.WIDTH_RUNGS.index(best) <= len(ladders.WIDTH_RUNGS) - 3:
-        assert w[2] == best  # centred unless clamped at an end of the ladder
+def test_isoflop_widths_refuse_an_off_centre_grid():
+    """Below the ladder's floor a centred grid does not exist: an error, never a shifted grid."""
+    assert ladders.isoflop_widths(3e10, 5) == [8, 10, 12, 14, 16]
+    with pytest.raises(ValueError, match="centred grid of 7"):
+        ladders.isoflop_widths(3e10, 7)
+    with pytest.raises(ValueError, match="centred grid"):
+        ladders.isoflop_widths(1e9, 3)
+    assert ladders.centred_grid(3e10) == (3e10, (8, 10, 12, 14, 16))  # falls back to 5 rungs
+    with pytest.raises(ValueError):
+        ladders.centred_grid(1e9)
+
+
+def test_slow_isoflop_plan_is_centred_and_spans_100x():
+    plan = ladders.chinchilla_plan("slow")
+    budgets = [c for c, _ in plan.grids]
+    assert len(budgets) >= 4 and max(budgets) / min(budgets) >= 100
+    for C, widths in plan.grids:
+        n = np.array([ladders.non_embedding(ladders.gpt(d)) for d in widths])
+        assert len(widths) % 2 == 1 and len(widths) >= 5
+        centre = np.log(n[len(n) // 2])
+        assert abs(np.log(ladders.expected_optimum(C)) - centre) < 0.5 * np.log(n[1:] / n[:-1]).max()
 
 
 def test_isoflop_plan_and_bad_input():
@@ -112,8 +133,11 @@ def test_isoflop_plan_and_bad_input():
     for bad in (0.0, -1.0, float("inf")):
         with pytest.raises(ValueError):
             ladders.isoflop_widths(bad)
-    with pytest.raises(ValueError, match="n_sizes"):
-        ladders.isoflop_widths(1e11, 2)
+        with pytest.raises(ValueError):
+            ladders.expected_optimum(bad)
+    for n in (2, 4):
+        with pytest.raises(ValueError, match="n_sizes"):
+            ladders.isoflop_widths(1e11, n)
     with pytest.raises(ValueError):
         ladders.kaplan_plan("medium")
     with pytest.raises(ValueError):
@@ -123,6 +147,8 @@ def test_isoflop_plan_and_bad_input():
 def test_kaplan_allocation_passes_through_anchor_with_exponent():
     assert ladders.kaplan_allocation(3e10, 3e10, 5000.0) == pytest.approx(5000.0)
     assert ladders.kaplan_allocation(3e11, 3e10, 5000.0) == pytest.approx(5000.0 * 10 ** 0.73)
+    assert ladders.kaplan_allocation(3e11, 3e10, 5000.0, ladders.CHINCHILLA_ALLOCATION_EXPONENT) == pytest.approx(
+        5000.0 * 10 ** 0.5)
     with pytest.raises(ValueError):
         ladders.kaplan_allocation(1e11, 0.0, 5000.0)
 
