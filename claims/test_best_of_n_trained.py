@@ -28,10 +28,6 @@ from scaling_claims.claims.estimates import bootstrap
 from scaling_claims.fit import fit_coverage_law, fit_gao, fit_saturating
 from scaling_claims.metrics import pass_at_k
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (5 ladder runs with best-of-n):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 50
-
 PAPERS = "Brown et al. 2024 (coverage law); Gao et al. 2023 (best-of-n); Chen et al. 2021 (pass@k)"
 N_SAMPLES = 64
 KS = np.arange(1, N_SAMPLES + 1)

@@ -48,10 +48,6 @@ from scaling_claims.claims.estimates import Estimate, difference, paired_differe
 from scaling_claims.fit import fit_chinchilla, fit_isoflop_approach1, fit_isoflop_approach2
 from scaling_claims.runs.sweep import require_ok
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (30 IsoFLOP runs, 6 showdown):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 180
-
 PAPER = "Hoffmann et al. 2022"
 A_PAPER = {"approach1": 0.50, "approach2": 0.49, "approach3": 0.46}
 A_EPOCH = 0.513

@@ -75,10 +75,6 @@ from scaling_claims.fit import fit_logistic
 from scaling_claims.fit.emergence import critical_crossing, fit_critical
 from scaling_claims.ladders import non_embedding
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (the ladder's 15 runs, then 9 probes in turn):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 175
-
 PAPER = "the research plan, project 7 (critical size); Bahri et al. 2020 (analogy); Schaeffer et al. 2023"
 LEVEL, RTOL = 0.5, 0.10  # the plan: EM = 0.5, bracket within 10% in N
 N_BOOT = 200

@@ -61,10 +61,6 @@ from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, O
 from scaling_claims.fit.mixing import (fit_linear_mixing, fit_mixing_law, optimal_mixture, predict_mixing,
                                        relative_errors, simplex_grid)
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (17 runs):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 45
-
 PAPER = "Ye et al. 2024 (Data Mixing Laws); Liu et al. 2024 (RegMix)"
 DOMAINS = ("code", "prose", "table")
 PROSE, CODE_TABLE_EDGE = 1, (1,)  # the held-out-domain variant: prose kept out of training

@@ -58,10 +58,6 @@ import pytest
 from scaling_claims import data_value as dv
 from scaling_claims.claims import checks, expect, plots
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (clean and corrupted runs):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 25
-
 QUICK, SLOW = dv.data_plan("quick"), dv.data_plan("slow")
 # random corruption is slow-only: 3 seeds cannot resolve it (the docstring's first decision)
 CASES = [pytest.param(QUICK, "shuffle", marks=pytest.mark.quick, id="quick-shuffle"),

@@ -58,10 +58,6 @@ from scaling_claims import data_value as dv
 from scaling_claims.claims import checks, expect, plots
 from scaling_claims.fit.data_constrained import data_constrained_loss, effective_data
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (clean and repeated runs):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 25
-
 PAPER = "Muennighoff et al. 2023 (Scaling Data-Constrained Language Models)"
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "reference-data" / "datablations_contour_losses_colpret.csv"
 # "Negligible": the largest relative penalty among the paper's own runs at 1 < epochs <= 4 against

@@ -31,10 +31,6 @@ from scaling_claims.claims.estimates import Estimate, bootstrap
 from scaling_claims.fit import fit_logistic, fit_power_law
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (the 15-run ladder):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 100
-
 PAPER = "Schaeffer, Miranda, Koyejo 2023, Are Emergent Abilities of LLMs a Mirage?"
 WIDTHS = (8, 16, 24, 32, 48)
 SEEDS = (0, 1, 2)

@@ -72,10 +72,6 @@ from scaling_claims.claims.estimates import bootstrap
 from scaling_claims.fit import fit_logistic
 from scaling_claims.fit.emergence import fit_two_step, logistic_crossing
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (the same 15-run ladder):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 100
-
 PAPER = "Bhagia et al. 2024 (model ladders: two-step task prediction); Schaeffer et al. 2023"
 LEVEL = 0.5
 ACC_TOL = 0.07  # Bhagia et al.: 6.9 points average error on their four harder tasks

@@ -57,10 +57,6 @@ from scaling_claims.claims.estimates import Estimate, paired_difference
 from scaling_claims.grokking import Delay, delay_from_curve
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec, StopWhen
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (18 runs):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 115
-
 PAPER = "Power et al. 2022 (Grokking); Nanda et al. 2023; Liu et al. 2022 (Omnigrok)"
 P, HIDDEN, LR, BETA2 = 47, 128, 1e-2, 0.98
 MAIN_WD, MAIN_FRAC = 1.0, 0.5

@@ -39,10 +39,6 @@ from scaling_claims.claims.estimates import Estimate, paired_difference
 from scaling_claims.fit import fit_power_law
 from scaling_claims.runs.sweep import require_ok
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (36 runs):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 160
-
 PAPER = "Kaplan et al. 2020"
 ALPHA_N_PAPER = 0.076
 ALPHA_D_PAPER = 0.095

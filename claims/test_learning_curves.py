@@ -91,10 +91,6 @@ from scaling_claims.claims.estimates import paired_difference
 from scaling_claims.engine.specs import Budget, RunSpec
 from scaling_claims.fit import annealing_areas, forecast_final_loss, trust_grade
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (20 runs and their forecasts):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 65
-
 PLAN = "research plan's early-stop predictor (CLAIMS.md, Claims III)"
 TISSUE = "Tissue et al. 2024 (Scaling Law with Learning Rate Annealing)"
 ALPHA_C = 0.050  # Kaplan et al. 2020: L(C_min) ~ C^-0.050

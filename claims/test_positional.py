@@ -39,10 +39,6 @@ from scaling_claims.claims import checks, expect, plots
 from scaling_claims.claims.estimates import Estimate, paired_difference
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
-# One-core seconds this module's quick sweeps train, measured 2026-12 (10 runs of ~30 s):
-# the claims plugin runs the heaviest modules first, so a session does not end on a long run.
-QUICK_TRAINING_S = 310
-
 PRESS = "Press et al. 2022 (ALiBi); Chen et al. 2023 (position interpolation)"
 PRESS_QUOTE = ("Press et al. 2022 (Train Short, Test Long), WikiText-103: sinusoidal improves only up to ~20 extra "
                "tokens, rotary up to ~100-200 extra tokens and then degrades, ALiBi keeps improving to ~3L")

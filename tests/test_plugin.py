@@ -259,14 +259,3 @@ def test_executor_ray_from_the_command_line(pytester, env):
     assert len(list((env / "env-cache" / "runs").glob("*.json"))) == 6
     bad = pytester.runpytest_subprocess("-n", "2", "--executor", "ray")
     assert bad.ret != 0 and "--ray-address" in bad.stdout.str() + bad.stderr.str()
-
-
-def test_heaviest_claim_modules_run_first(pytester):
-    """Modules declaring QUICK_TRAINING_S run largest first; the rest keep collection order."""
-    pytester.makepyfile(test_a="def test_a1(): pass\ndef test_a2(): pass\n",
-                        test_b="QUICK_TRAINING_S = 10\ndef test_b1(): pass\n",
-                        test_c="QUICK_TRAINING_S = 300\ndef test_c1(): pass\ndef test_c2(): pass\n")
-    result = pytester.runpytest("-p", "scaling_claims.claims.pytest_plugin", "--collect-only", "-q")
-    ids = [line for line in result.outlines if "::" in line]
-    assert ids == ["test_c.py::test_c1", "test_c.py::test_c2", "test_b.py::test_b1", "test_a.py::test_a1",
-                   "test_a.py::test_a2"], ids

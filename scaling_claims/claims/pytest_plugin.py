@@ -180,25 +180,7 @@ def pytest_configure_node(node) -> None:  # xdist controller: hand our session s
     node.workerinput[_PROGRESS_KEY] = node.config._sc_progress_dir
 
 
-# A claim module may declare ``QUICK_TRAINING_S``: the one-core seconds its quick sweeps train
-# (measured). Sessions run the heaviest modules first (longest processing time first), so under
-# xdist the session ends on small tests instead of a 30-second run one worker trains while the
-# other waits. The order changes no number: a run's record depends on its spec alone.
-COST_ATTR = "QUICK_TRAINING_S"
-
-
-def heaviest_first(items: list[pytest.Item]) -> None:
-    """Sort ``items`` in place by their module's ``QUICK_TRAINING_S``, largest first (stable:
-    modules without it, and the tests within a module, keep their collection order)."""
-    def cost(item: pytest.Item) -> float:
-        value = getattr(getattr(item, "module", None), COST_ATTR, 0)
-        return -float(value) if isinstance(value, (int, float)) and value > 0 else 0.0
-
-    items.sort(key=cost)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    heaviest_first(items)
     if config.getoption("markexpr", ""):
         return
     keep, drop = [], []
