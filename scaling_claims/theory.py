@@ -43,18 +43,19 @@ def _counts(n, name: str = "n") -> np.ndarray:
 
 def zipf_probabilities(m: int, a: float) -> np.ndarray:
     """p_i proportional to i**-(1+a), i = 1..m, normalised to sum to 1."""
-    return _zipf(*_zipf_args(m, a))[0].copy()
+    return _zipf(m, a)[0].copy()
 
 
-def _zipf_args(m: int, a: float) -> tuple[int, float]:
+def _zipf(m: int, a: float) -> tuple[np.ndarray, np.ndarray]:
+    """(p, cumsum p) of :func:`zipf_probabilities`, validated and cached (read-only arrays)."""
     a = _positive(a, "a")
     if int(m) < 1:
         raise ValueError(f"m must be >= 1, got {m}")
-    return int(m), a
+    return _zipf_table(int(m), a)
 
 
 @functools.lru_cache(maxsize=2)
-def _zipf(m: int, a: float) -> tuple[np.ndarray, np.ndarray]:
+def _zipf_table(m: int, a: float) -> tuple[np.ndarray, np.ndarray]:
     """(p, cumsum p), read-only: the simulations call these hundreds of times with one (m, a)
     and m in the millions."""
     w = np.arange(1, m + 1, dtype=np.float64) ** -(1.0 + a)
@@ -74,7 +75,7 @@ def hutter_expected_error(n, a: float, m: int = 2_000_000) -> np.ndarray:
     """Expected error sum_i p_i (1 - p_i)**n of the memorising learner after n samples
     (p over m features; m large enough that the truncated tail is negligible)."""
     n = _counts(n)
-    p = _zipf(*_zipf_args(m, a))[0]
+    p = _zipf(m, a)[0]
     log1m = np.log1p(-p)
     return np.array([float(np.dot(p, np.exp(k * log1m))) for k in n.ravel()]).reshape(n.shape)
 
@@ -83,7 +84,7 @@ def memoriser_error(n, a: float, m: int, seed: int) -> np.ndarray:
     """One simulated learning curve: draw max(n) samples from the Zipf law and return, for
     each n, the probability mass of features not yet seen in the first n samples."""
     n = _counts(n).astype(np.int64)
-    p, cdf = _zipf(*_zipf_args(m, a))
+    p, cdf = _zipf(m, a)
     rng = np.random.default_rng(seed)
     draws = np.minimum(np.searchsorted(cdf, rng.random(int(n.max())), side="right"), p.size - 1)
     uniq, first = np.unique(draws, return_index=True)  # feature uniq[j] is first drawn at sample first[j]
