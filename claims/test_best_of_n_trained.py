@@ -27,6 +27,7 @@ from scaling_claims.claims import checks, plots
 from scaling_claims.claims.estimates import bootstrap
 from scaling_claims.fit import fit_coverage_law, fit_gao, fit_saturating
 from scaling_claims.metrics import pass_at_k
+from scaling_claims.runs.sweep import require_ok
 
 PAPERS = "Brown et al. 2024 (coverage law); Gao et al. 2023 (best-of-n); Chen et al. 2021 (pass@k)"
 N_SAMPLES = 64
@@ -39,10 +40,7 @@ COMMON = dict(paper=PAPERS, seeds=[0], budget=f"{N_SAMPLES} samples x 400 proble
 
 @pytest.fixture
 def checkpoint(sweep, device):
-    results = sweep.results([addition_spec(w, 0, device) for w in WIDTHS], desc="emergence ladder (seed 0)")
-    for r in results:
-        if not r.ok:
-            raise RuntimeError(f"run failed: {r.failure}")
+    results = require_ok(sweep.results([addition_spec(w, 0, device) for w in WIDTHS], desc="emergence ladder (seed 0)"))
     accs = [r.metrics[f"{BON}/sample_acc"] for r in results]
     i = int(np.argmin(np.abs(np.array(accs) - 0.5)))
     return results[i], accs

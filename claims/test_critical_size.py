@@ -74,6 +74,7 @@ from scaling_claims.critical import bisect_runs
 from scaling_claims.fit import fit_logistic
 from scaling_claims.fit.emergence import critical_crossing, fit_critical
 from scaling_claims.ladders import non_embedding
+from scaling_claims.runs.sweep import require_ok
 
 PAPER = "the research plan, project 7 (critical size); Bahri et al. 2020 (analogy); Schaeffer et al. 2023"
 LEVEL, RTOL = 0.5, 0.10  # the plan: EM = 0.5, bracket within 10% in N
@@ -104,9 +105,7 @@ def specs(width: int, seeds, device: str):
 
 
 def mean_em(results) -> float:
-    if not all(r.ok for r in results):
-        raise RuntimeError(f"runs failed: {[r.failure for r in results if not r.ok]}")
-    return float(np.mean([r.metrics[f"{EM}/exact_match"] for r in results]))
+    return float(np.mean([r.metrics[f"{EM}/exact_match"] for r in require_ok(results)]))
 
 
 def ems(results) -> np.ndarray:

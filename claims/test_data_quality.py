@@ -57,6 +57,8 @@ import pytest
 
 from scaling_claims import data_value as dv
 from scaling_claims.claims import checks, expect, plots
+from scaling_claims.data_value import final_losses
+from scaling_claims.runs.sweep import require_ok
 
 QUICK, SLOW = dv.data_plan("quick"), dv.data_plan("slow")
 # random corruption is slow-only: 3 seeds cannot resolve it (the docstring's first decision)
@@ -86,16 +88,12 @@ class Runs:
     def __init__(self, sweep, device, plan, corruption):
         clean = sweep.results(plan.clean_specs(device), desc=f"data clean curve {plan.level}")
         bad = sweep.results(plan.corrupted_specs(corruption, device), desc=f"data quality {corruption} {plan.level}")
-        for r in clean + bad:
-            if not r.ok:
-                raise RuntimeError(f"run failed: {r.failure}")
         k = len(plan.seeds)
-        self.results = clean + bad
+        self.results = require_ok(clean + bad)
         self.D = plan.clean_tokens
-        self.clean = np.array([[r.final_eval_loss for r in clean[i * k:(i + 1) * k]] for i in range(self.D.size)])
+        self.clean = final_losses(clean, k)
         self.q = np.array((0.0,) + plan.corrupt_fracs)
-        self.loss = np.vstack([self.clean[-1]] + [[r.final_eval_loss for r in bad[i * k:(i + 1) * k]]
-                                                  for i in range(len(plan.corrupt_fracs))])
+        self.loss = np.vstack([self.clean[-1:], final_losses(bad, k)])
         self.corrupted = [[r.env.get("data", {}).get("corrupted_byte_frac") for r in bad[i * k:(i + 1) * k]]
                           for i in range(len(plan.corrupt_fracs))]
 

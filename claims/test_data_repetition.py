@@ -56,7 +56,9 @@ import pytest
 
 from scaling_claims import data_value as dv
 from scaling_claims.claims import checks, expect, plots
+from scaling_claims.data_value import final_losses
 from scaling_claims.fit.data_constrained import data_constrained_loss, effective_data
+from scaling_claims.runs.sweep import require_ok
 
 PAPER = "Muennighoff et al. 2023 (Scaling Data-Constrained Language Models)"
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "reference-data" / "datablations_contour_losses_colpret.csv"
@@ -94,17 +96,13 @@ class Runs:
     def __init__(self, sweep, device, plan):
         clean = sweep.results(plan.clean_specs(device), desc=f"data clean curve {plan.level}")
         repeated = sweep.results(plan.repeated_specs(device), desc=f"data repetition {plan.level}")
-        for r in clean + repeated:
-            if not r.ok:
-                raise RuntimeError(f"run failed: {r.failure}")
         k = len(plan.seeds)
-        self.results = clean + repeated
+        self.results = require_ok(clean + repeated)
         self.D = plan.clean_tokens
-        self.clean = np.array([[r.final_eval_loss for r in clean[i * k:(i + 1) * k]] for i in range(self.D.size)])
+        self.clean = final_losses(clean, k)
         self.unique = self.clean[-1]  # fresh windows at the full D
         self.epochs = np.array(plan.epochs, float)
-        self.repeated = np.array([[r.final_eval_loss for r in repeated[i * k:(i + 1) * k]]
-                                  for i in range(len(plan.epochs))])
+        self.repeated = final_losses(repeated, k)
         self.U = np.array([plan.unique_bytes(e) for e in plan.epochs], float)
 
     def points(self, plan) -> dict:

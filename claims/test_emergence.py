@@ -30,6 +30,7 @@ from scaling_claims.claims import checks, expect, plots
 from scaling_claims.claims.estimates import Estimate, bootstrap
 from scaling_claims.fit import fit_logistic, fit_power_law
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.runs.sweep import require_ok
 
 PAPER = "Schaeffer, Miranda, Koyejo 2023, Are Emergent Abilities of LLMs a Mirage?"
 WIDTHS = (8, 16, 24, 32, 48)
@@ -71,9 +72,7 @@ def ladder_metrics(results) -> dict[str, np.ndarray]:
     """Per-size seed means (N non-embedding, EM, per-digit accuracy, answer CE, prefix EMs) and
     the per-run values ("*_runs", shape (sizes, seeds, ...))."""
     rows: dict[int, list] = {}
-    for r in results:
-        if not r.ok:
-            raise RuntimeError(f"run failed: {r.failure}")
+    for r in require_ok(results):
         rows.setdefault(r.params["non_embedding"], []).append(r.metrics)
     N = np.array(sorted(rows), dtype=float)
 

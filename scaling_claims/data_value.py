@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -201,6 +201,12 @@ def data_plan(level: str = "quick") -> DataPlan:
 
 
 # ----------------------------------------------------------------------------- estimates over seeds
+
+def final_losses(results: Sequence[Any], n_seeds: int) -> np.ndarray:
+    """Final held-out losses of runs listed point by point, ``n_seeds`` per point, as a
+    (points, seeds) array."""
+    return np.array([r.final_eval_loss for r in results], float).reshape(-1, n_seeds)
+
 
 def _losses(a, what: str, n_seeds: int | None = None) -> np.ndarray:
     v = np.asarray(a, float)

@@ -168,3 +168,10 @@ def test_require_ok_refuses_a_sweep_with_a_failed_run():
     bad = pd.DataFrame({"status": ["ok", "failed"], "failure": [None, "loss is nan at step 12"]})
     with pytest.raises(RuntimeError, match=r"1 of 2 run\(s\) failed.*loss is nan at step 12"):
         require_ok(bad)
+    from scaling_claims.engine import RunResult
+
+    results = [RunResult(key="a", spec={}, status="ok"), RunResult(key="b", spec={}, status="ok")]
+    assert require_ok(results) is results
+    results.append(RunResult(key="c", spec={}, status="failed", failure="diverged at step 40"))
+    with pytest.raises(RuntimeError, match=r"1 of 3 run\(s\) failed.*diverged at step 40"):
+        require_ok(results)

@@ -146,11 +146,14 @@ def results_frame(results: Iterable[RunResult]) -> pd.DataFrame:
 _EMPTY = RunResult(key="0", spec={}, status="ok")
 
 
-def require_ok(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` if every run in it trained; otherwise raise ``RuntimeError`` naming the
-    failures. A claim must not fit a sweep with a failed run silently dropped: the error makes
-    the claim inconclusive, with the reason, instead."""
-    bad = frame[frame.status != "ok"]
-    if len(bad):
-        raise RuntimeError(f"{len(bad)} of {len(frame)} run(s) failed: {sorted(set(map(str, bad.failure)))}")
-    return frame
+def require_ok(runs):
+    """Return ``runs`` (a sweep's frame, or a list of ``RunResult``) if every run in it trained;
+    otherwise raise ``RuntimeError`` naming the failures. A claim must not fit a sweep with a
+    failed run silently dropped: the error makes the claim inconclusive, with the reason, instead."""
+    if isinstance(runs, pd.DataFrame):
+        failures, n = list(runs.failure[runs.status != "ok"]), len(runs)
+    else:
+        failures, n = [r.failure for r in runs if not r.ok], len(runs)
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {n} run(s) failed: {sorted(set(map(str, failures)))}")
+    return runs
