@@ -11,6 +11,11 @@
    45 starts; ``extra_info["estimated_full_grid_s"]`` extrapolates linearly to all 4,500
    (an estimate, labelled as such: the starts differ in cost, the sample spans the grid).
 
+5. ``test_offset_power_law_fit``: one ``fit_learning_curve`` (power law with offset, the form
+   the learning-curve forecasts and Kaplan fits use) on a 40-point noisy curve; and
+   ``test_offset_power_law_start``: its exponent-profile start alone (321 grid exponents, one
+   batched SVD).
+
 Targets are recorded in ``extra_info["meets_target"]``, not asserted: a timing depends on the
 machine and its load. The assertions check that each benchmark computed the right thing.
 """
@@ -24,8 +29,9 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from scaling_claims.fit import fit_chinchilla
+from scaling_claims.fit import fit_chinchilla, fit_learning_curve
 from scaling_claims.fit.chinchilla import _huber_objective
+from scaling_claims.fit.power_law import _profile_start
 
 pytestmark = pytest.mark.bench
 
@@ -82,3 +88,22 @@ def test_paper_grid_recipe_sample(benchmark, points):
     benchmark.extra_info["estimated_full_grid_s"] = elapsed * len(starts) / len(sample)
     benchmark.extra_info["best_objective_in_sample"] = float(best.fun)
     benchmark.extra_info["our_objective"] = fit_chinchilla(*points).info["objective"]
+
+
+@pytest.fixture(scope="module")
+def curve():
+    steps = np.geomspace(50, 5000, 40)
+    loss = (1.8 + 3.0 * steps ** -0.45) * np.exp(np.random.default_rng(0).normal(0, 0.005, steps.size))
+    return steps, loss
+
+
+def test_offset_power_law_fit(benchmark, curve):
+    res = benchmark(fit_learning_curve, *curve)
+    assert 0.3 < res.params["b"] < 0.6
+
+
+def test_offset_power_law_start(benchmark, curve):
+    steps, loss = curve
+    xs = steps / np.exp(np.mean(np.log(steps)))
+    start = benchmark(_profile_start, xs, loss)
+    assert 0.2 < start[1] < 0.8
