@@ -140,14 +140,14 @@ def median_abs(errors: Sequence[float], n_boot: int = 4000, seed: int = 0, level
     a = np.abs(np.asarray(errors, dtype=float))
     if a.ndim != 1 or a.size < 2 or not np.all(np.isfinite(a)):
         raise ValueError(f"median_abs needs >= 2 finite errors, got {np.asarray(errors).tolist()}")
-    boot = bootstrap(lambda i: np.median(a[i]), a.size, n_boot, seed, units="runs")
+    boot = bootstrap(lambda i: np.median(a[i], axis=1), a.size, n_boot, seed, units="runs", batched=True)
     return boot.estimate(float(np.median(a)), level=level, what="median |relative error|")
 
 
 def median_of(values: Sequence[float], n_boot: int = 4000, seed: int = 0) -> Estimate:
     """Median of ``values`` over runs with a percentile bootstrap interval over runs."""
     a = np.asarray(values, dtype=float)
-    boot = bootstrap(lambda i: np.median(a[i]), a.size, n_boot, seed, units="runs")
+    boot = bootstrap(lambda i: np.median(a[i], axis=1), a.size, n_boot, seed, units="runs", batched=True)
     return boot.estimate(float(np.median(a)), what="median")
 
 

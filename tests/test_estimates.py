@@ -257,6 +257,18 @@ def test_bootstrap_strata_are_resampled_apart():
         bootstrap(stat, 3, 5)
 
 
+def test_batched_bootstrap_gives_the_unbatched_samples():
+    """The same resamples, so the same samples, whether the statistic sees one resample or all."""
+    one = bootstrap(lambda i, j: [np.median(VALUES[i]), VALUES[j].mean()], [40, 7], 300, seed=5)
+    every = bootstrap(lambda i, j: np.stack([np.median(VALUES[i], axis=1), VALUES[j].mean(axis=1)], axis=1),
+                      [40, 7], 300, seed=5, batched=True)
+    assert np.array_equal(one.samples, every.samples) and every.samples.shape == (300, 2) and every.failures == 0
+    holes = bootstrap(lambda i: np.where(i[:, 0] == 0, np.nan, VALUES[i].mean(axis=1)), 40, 300, batched=True)
+    assert 0 < holes.failures < 300 and holes.samples.shape == (300 - holes.failures,)
+    with pytest.raises(ValueError, match="one row per resample"):
+        bootstrap(lambda i: VALUES[i].mean(), 40, 300, batched=True)
+
+
 def test_bootstrap_widens_to_contain_the_point():
     boot = Bootstrap(np.linspace(1, 2, 100), 0, 100, "seeds")
     e = boot.estimate(0.5)  # the point below every resample (a skewed statistic)

@@ -262,13 +262,18 @@ def _percentile_estimate(samples: Any, n_boot: int, value: Any, level: float, me
 
 
 def bootstrap(stat: Callable[..., Any], sizes: int | Sequence[int], n_boot: int = 1000, seed: int = 0,
-              units: str = "units") -> Bootstrap:
+              units: str = "units", batched: bool = False) -> Bootstrap:
     """Resample units with replacement and recompute ``stat`` ``n_boot`` times.
 
     ``sizes``: the number of units (one index array is passed to ``stat``), or a sequence of
     stratum sizes (one independently resampled index array per stratum, e.g. the seeds of each
     point of a sweep). ``stat`` returns a number or an array; a ``ValueError`` (or a non-finite
     result) counts as a failed resample. Deterministic in ``seed``.
+
+    ``batched``: ``stat`` gets every resample at once, one (n_boot, stratum size) index matrix
+    per stratum, and returns one row per resample (a non-finite row is a failed resample); for
+    a vectorisable statistic (a median, a mean) it is many times faster, and the resamples, so
+    the samples, are the same as unbatched.
 
     With very few units the percentile interval cannot reach beyond the values observed (with 3
     seeds, the interval of a median is the seeds' range, whose coverage is ~75%, not 95%):
@@ -280,6 +285,14 @@ def bootstrap(stat: Callable[..., Any], sizes: int | Sequence[int], n_boot: int 
     if n_boot < 10:
         raise ValueError(f"n_boot must be >= 10, got {n_boot}")
     rng = np.random.default_rng(seed)
+    if batched:
+        draws = [[rng.integers(0, m, m) for m in strata] for _ in range(n_boot)]  # the unbatched order
+        with np.errstate(all="ignore"):
+            r = np.asarray(stat(*(np.array([d[j] for d in draws]) for j in range(len(strata)))), dtype=float)
+        if r.shape[:1] != (n_boot,):
+            raise ValueError(f"a batched statistic must return one row per resample ({n_boot}), got shape {r.shape}")
+        ok = np.isfinite(r.reshape(n_boot, -1)).all(axis=1)
+        return Bootstrap(r[ok], int(n_boot - ok.sum()), n_boot, units)
     out, failures = [], 0
     for _ in range(n_boot):
         idx = [rng.integers(0, m, m) for m in strata]
