@@ -28,6 +28,8 @@ several engine-FLOP budgets (6 N_matmul + attention per token), 3 seeds per poin
   move the small-scale optimum, and at this scale runs with few optimiser steps are
   step-limited, which pushes the optimum toward small models and many tokens. Non-embedding
   counting inflates the ratio further (embeddings are a large share of a small model).
+- The allocation showdown (``chinchilla-vs-kaplan-slow``) runs under ``slow`` only: the quick
+  scale cannot decide it (SHOWDOWN_QUICK below).
 """
 
 from __future__ import annotations
@@ -313,6 +315,14 @@ def test_tokens_per_parameter(level, sweep, budget_scale, device, claim):
                                          *TPP_BAND) for conv in CONVENTIONS for c in budgets])
 
 
+# SHOWDOWN_QUICK: the showdown runs under ``slow`` only (since 2026-12). The quick scale cannot
+# decide it: at 3x the largest quick budget (10x the anchor) the two rules are only 10^0.23 = 1.7x
+# apart in N, and an IsoFLOP curve is flat near its minimum, so the loss gap (~0.001 nats) lies far
+# below the seed noise (~0.02). Its quick variant was declared inconclusive for that reason and
+# measured so (paired margin +0.0008 [-0.060, 0.061] nats, widths 20 and 28 at 3e11, 3 seeds), at
+# ~100 s of the quick set's one-core training: 6 runs at the quick set's largest budget for a
+# row that could not come out any other way. The slow set extrapolates 10x past its largest
+# budget, where the rules end 4.9x apart in N.
 @pytest.mark.claim(_claim_id("chinchilla-vs-kaplan"),
                    claim="at a held-out larger budget Chinchilla's allocation (N ~ C^0.5) beats Kaplan's (N ~ C^0.73)",
                    quantity="paired loss margin: Kaplan's allocation - Chinchilla's (nats/byte)",
@@ -320,13 +330,9 @@ def test_tokens_per_parameter(level, sweep, budget_scale, device, claim):
                    justification="equal compute by construction; both papers' rules start from our measured optimum "
                                  "at the smallest budget, so only the growth exponent differs, and neither depends on "
                                  "our own fitted a (our fitted allocation is reported beside them)",
-                   expect=lambda level: expect.inconclusive(
-                       "at 3x the largest quick budget (10x the anchor) the two rules are only 10^0.23 = 1.7x apart "
-                       "in N, and an IsoFLOP curve is flat near its minimum: the loss gap (~0.001 nats) is far below "
-                       "the seed noise (~0.02); the slow set extrapolates 10x past its largest budget") if level == "quick"
-                   else expect.confirmed(),
+                   expect=expect.confirmed(),
                    **COMMON)
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", [pytest.param("slow", marks=pytest.mark.slow)])  # no quick variant: SHOWDOWN_QUICK
 def test_allocation_showdown(level, sweep, budget_scale, device, claim):
     plan = ladders.chinchilla_plan(level)
     df, an = analysis(sweep, level, budget_scale, device)
