@@ -15,8 +15,8 @@ decide every verdict. Learned absolute positions train one short run (seed 1, ``
 they serve only the sanity check that they refuse inputs past L, which neither the seed nor the
 training length can change (the model has no position vectors past ctx), so the run is kept out
 of the plot, whose other curves are 800-step models (until 2026-12 it trained 800 steps, ~30 s
-of the quick set's CPU; its loss at L was then 1.816 nats, against 1.636 for RoPE, 1.810 for
-ALiBi and 2.374 for sinusoidal, means of seeds 1-3; docs/claims_trained.md). NoPE (``"none"``) is not trained
+of the quick set's CPU; its loss at L was then 1.816 nats on seed 1, against means over seeds
+1-3 of 1.636 for RoPE, 1.810 for ALiBi and 2.374 for sinusoidal; docs/claims_trained.md). NoPE (``"none"``) is not trained
 here: no claim below reads it (it was trained until 2026-12, 3 seeds, for the plot alone, ~80 s
 of the quick set's CPU; its numbers are in docs/claims_trained.md), and the copy/reverse test
 under ``slow`` trains it. Each quantity is computed per seed (the same seed gives every encoding
