@@ -16,10 +16,10 @@ they serve only the sanity check that they refuse inputs past L, which neither t
 training length can change (the model has no position vectors past ctx), so the run is kept out
 of the plot, whose other curves are 800-step models (until 2026-12 it trained 800 steps, ~30 s
 of the quick set's CPU; its loss at L was then 1.816 nats on seed 1, against means over seeds
-1-3 of 1.636 for RoPE, 1.810 for ALiBi and 2.374 for sinusoidal; docs/claims_trained.md). NoPE (``"none"``) is not trained
-here: no claim below reads it (it was trained until 2026-12, 3 seeds, for the plot alone, ~80 s
-of the quick set's CPU; its numbers are in docs/claims_trained.md), and the copy/reverse test
-under ``slow`` trains it. Each quantity is computed per seed (the same seed gives every encoding
+1-3 of 1.636 for RoPE, 1.810 for ALiBi and 2.374 for sinusoidal; docs/claims_trained.md).
+NoPE (``"none"``) is not trained here: no claim below reads it (it was trained until 2026-12,
+3 seeds, for the plot alone, ~80 s of the quick set's CPU; its numbers are in
+docs/claims_trained.md), and the copy/reverse test under ``slow`` trains it. Each quantity is computed per seed (the same seed gives every encoding
 the same data order, so differences between encodings are paired) and gets a Student-t
 interval over the seeds. RoPE with position interpolation is the RoPE model evaluated with rope_scale = L/T
 (zero-shot: Chen et al. also fine-tune ~1000 steps; we do not, to stay within the quick
@@ -129,7 +129,8 @@ def gap(a: str, b: str, curves, T: int) -> Estimate:
                     justification="our own guard: the model has no embedding past ctx, so the evaluator reports "
                                   f"NaN and ran = 0; one {LEARNED_STEPS}-step run (seed {LEARNED_SEED}): the guard "
                                   "depends on neither",
-                    **{**COMMON, "seeds": [LEARNED_SEED], "budget": f"{LEARNED_STEPS} steps x 32 x {L_TRAIN} bytes, one run"})
+                    **{**COMMON, "seeds": [LEARNED_SEED],
+                       "budget": f"{LEARNED_STEPS} steps x 32 x {L_TRAIN} bytes, one run"})
 def test_learned_positions_refuse_longer_inputs(claim, curves):
     claim.runs([r for r in curves["_results"] if r.spec["model"]["pos"] == "learned"])
     ran = np.array(curves["learned_ran"], dtype=float)  # (seeds, lengths)
