@@ -409,6 +409,18 @@ def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
         assert out.count("== scaling claims ==") == 1
 
 
+def test_collect_only_leaves_the_last_report_alone(pytester, monkeypatch):
+    """``--collect-only`` runs nothing: it must not replace the last run's report with a table of
+    claims "not run" (nor print one)."""
+    art = pytester.path / "artifacts"
+    art.mkdir()
+    (art / "report.md").write_text("the last real run\n")
+    result = _run(pytester, monkeypatch, "--collect-only", "-q")
+    assert result.ret == 0 and "test_claims.py::test_confirmed" in result.stdout.str()
+    assert "scaling claims" not in result.stdout.str()
+    assert (art / "report.md").read_text() == "the last real run\n" and not (art / "claims.json").exists()
+
+
 def test_plugin_records_claims_that_never_ran(pytester, monkeypatch):
     """Under -x the session stops at the first failure: every declared claim after it is in the
     report, inconclusive, "not run"."""

@@ -442,16 +442,23 @@ class _ClaimSession:
         merged = {**self.declared, **self.reported}
         return [ClaimRecord.from_dict(d) for d in merged.values()]
 
+    def _ran(self) -> bool:
+        """False for ``--collect-only``: nothing ran, so there is no report to write or print
+        (writing one would replace the last real run's report with a table of "not run")."""
+        return not self.config.option.collectonly
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if _is_worker(self.config):
             self.config.workeroutput[_DECLARED_OUTPUT] = self.declared  # type: ignore[attr-defined]
+            return
+        if not self._ran():
             return
         records = self.records()
         if records:
             _report.write_session_report(artifacts_dir(self.config), records)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if _is_worker(self.config):
+        if _is_worker(self.config) or not self._ran():
             return
         records = self.records()
         if not records:
