@@ -94,6 +94,16 @@ def test_unknown_curve_evaluator_is_a_value_error():
         validate(grok_spec().replace(curve_evals=(EvalSpec.make("classification.nope"),)))
 
 
+def test_an_evaluator_named_twice_is_a_value_error():
+    """Metrics are keyed "<name>/<metric>", so a second entry of one name would silently overwrite
+    the first's numbers."""
+    twice = (EvalSpec.make(ERR, n_test=11), EvalSpec.make(ERR, n_test=22))
+    for field in ("evals", "curve_evals"):
+        with pytest.raises(ValueError, match=f"RunSpec.{field} names \\['classification.error'\\] more than once"):
+            grok_spec().replace(**{field: twice})
+    grok_spec().replace(evals=(EvalSpec.make(ERR, n_test=11),), curve_evals=(EvalSpec.make(ERR, n_test=11),))
+
+
 def test_options_keep_earlier_keys_and_round_trip():
     plain = grok_spec(curve_evals=False)
     assert "curve_evals" not in plain.to_dict() and "early_stop" not in plain.to_dict()

@@ -331,6 +331,11 @@ class RunSpec:
             raise ValueError(f"RunSpec.dtype must be one of {DTYPES}, got {self.dtype!r}")
         object.__setattr__(self, "evals", tuple(self.evals))
         object.__setattr__(self, "curve_evals", tuple(self.curve_evals))
+        for field in ("evals", "curve_evals"):  # metrics are keyed "<name>/<metric>": one name, one entry
+            names = [e.name for e in getattr(self, field)]
+            if twice := sorted({n for n in names if names.count(n) > 1}):
+                raise ValueError(f"RunSpec.{field} names {twice} more than once: their metrics would overwrite "
+                                 "each other under '<name>/<metric>'; give each evaluation its own entry once")
         if self.early_stop is not None and not isinstance(self.early_stop, EarlyStop):
             raise ValueError(f"RunSpec.early_stop must be an EarlyStop or None, got {self.early_stop!r}")
         if self.stop_when is not None and not isinstance(self.stop_when, StopWhen):
