@@ -76,7 +76,8 @@ def curves(sweep, device):
     """{encoding: loss at LENGTHS, one row per seed} plus "rope+PI", from one cached sweep."""
     results = sweep.results([lm_spec(p, device, s) for p, seeds in LM_SEEDS.items() for s in seeds]
                             + [lm_spec("learned", device, LEARNED_SEED, LEARNED_STEPS)], desc="positional encodings")
-    out = {"_results": results}
+    out = {"_results": [r for r in results if r.spec["model"]["pos"] != "learned"],  # the compared encodings
+           "_learned_results": [r for r in results if r.spec["model"]["pos"] == "learned"]}  # the sanity check's
     for r in results:
         if not r.ok:
             raise RuntimeError(f"{r.spec['model']['pos']} seed {r.spec['seed']}: run failed: {r.failure}")
@@ -95,7 +96,7 @@ COMMON = dict(paper=PRESS, param_convention="n/a (same architecture for every en
 
 
 def _record(rec, curves):
-    rec.runs([r for r in curves["_results"] if r.spec["model"]["pos"] != "learned"])  # learned: the sanity check's
+    rec.runs(curves["_results"])
     names = [k for k in curves if not k.startswith("_") and not k.startswith("learned")]  # learned: sanity only
     mean = {k: np.array([np.mean(c) if np.isfinite(c).all() else np.nan for c in curves[k].T]) for k in names}
     rec.points({"eval_length": np.array(LENGTHS), **{f"loss_{k}": mean[k] for k in names}})
@@ -132,7 +133,7 @@ def gap(a: str, b: str, curves, T: int) -> Estimate:
                     **{**COMMON, "seeds": [LEARNED_SEED],
                        "budget": f"{LEARNED_STEPS} steps x 32 x {L_TRAIN} bytes, one run"})
 def test_learned_positions_refuse_longer_inputs(claim, curves):
-    claim.runs([r for r in curves["_results"] if r.spec["model"]["pos"] == "learned"])
+    claim.runs(curves["_learned_results"])
     ran = np.array(curves["learned_ran"], dtype=float)  # (seeds, lengths)
     claim.points({"eval_length": np.array(LENGTHS), "ran": ran.min(axis=0), "loss_learned": curves["learned"][0]})
     claim.measured(f"ran at {[T for T, r in zip(LENGTHS, ran.min(axis=0)) if r]}")
