@@ -7,17 +7,11 @@ tokens, rotary within ~100-200, while ALiBi keeps its perplexity to many times L
 is what works.
 
 Miniature: byte-level language models on the Python standard library's source, 2 layers,
-width 64, trained at L = 64 for 800 steps of 16 sequences, one per encoding and training seed; each evaluated
+width 64, trained at L = 64 for 800 steps, one per encoding and training seed; each evaluated
 at 64, 128, 256 and 512 on ~16k held-out predicted bytes per length. Seeds: 3 (1-3) for each
 encoding a claim compares (sinusoidal, RoPE, ALiBi). The expectations below were first set on
 one run per encoding (seed 0); seeds 1-3 are fresh, declared before they were trained, and
-decide every verdict. Until 2026-12 the batch was 32 sequences (~30 s a run, the quick set's
-largest sweep); it is now 16 (~17 s), for the quick set's 10-minute target. Before seeds 1-3 were
-trained at 16, a pilot on seeds 4-6 (which decide nothing) gave every claim's direction with the
-margins it had at 32: ALiBi 4L ratio 0.92-0.93, sinusoidal 3.6-5.2, RoPE - ALiBi -0.09 to -0.12
-at 2L and +0.34 to +0.49 at 4L, zero-shot PI worse by 0.38-0.44 at 2L, RoPE +23% to +33% at 4L.
-The expectations were not changed. The batch-32 numbers are in docs/claims_trained.md.
-Learned absolute positions train one short run (seed 1, ``LEARNED_STEPS``):
+decide every verdict. Learned absolute positions train one short run (seed 1, ``LEARNED_STEPS``):
 they serve only the sanity check that they refuse inputs past L, which neither the seed nor the
 training length can change (the model has no position vectors past ctx), so the run is kept out
 of the plot, whose other curves are 800-step models (until 2026-12 it trained 800 steps, ~30 s
@@ -55,7 +49,7 @@ PRESS_QUOTE = ("Press et al. 2022 (Train Short, Test Long), WikiText-103: sinuso
 L_TRAIN = 64
 LENGTHS = (64, 128, 256, 512)
 ENCODINGS = ("learned", "sinusoidal", "rope", "alibi", "none")  # the copy/reverse test trains all five
-STEPS, BATCH = 800, 16
+STEPS = 800
 SEEDS = (1, 2, 3)
 # the language-model sweep: the encodings the claims compare, on every seed, and learned
 # positions on one seed for the sanity check (see the module docstring)
@@ -71,7 +65,7 @@ def lm_spec(pos: str, device: str, seed: int = 0, steps: int = STEPS) -> RunSpec
     return RunSpec(
         model=ModelSpec(n_layer=2, d_model=64, n_head=4, ctx=L_TRAIN, vocab_size=256, pos=pos),
         data=DataSpec.make("stdlib", seed=seed),
-        optim=OptimSpec(lr=3e-3, warmup_steps=50, batch_size=BATCH),
+        optim=OptimSpec(lr=3e-3, warmup_steps=50, batch_size=32),
         budget=Budget(steps=steps), seed=seed, device=device, eval_every=steps, eval_batches=2,
         evals=evals, tag="positional",
     )
@@ -98,7 +92,7 @@ def curves(sweep, device):
 
 
 COMMON = dict(paper=PRESS, param_convention="n/a (same architecture for every encoding)", seeds=list(SEEDS),
-              budget=f"{STEPS} steps x {BATCH} x {L_TRAIN} bytes, {len(SEEDS)} seeds per compared encoding")
+              budget=f"{STEPS} steps x 32 x {L_TRAIN} bytes, {len(SEEDS)} seeds per compared encoding")
 
 
 def _record(rec, curves):
@@ -137,7 +131,7 @@ def gap(a: str, b: str, curves, T: int) -> Estimate:
                                   f"NaN and ran = 0; one {LEARNED_STEPS}-step run (seed {LEARNED_SEED}): the guard "
                                   "depends on neither",
                     **{**COMMON, "seeds": [LEARNED_SEED],
-                       "budget": f"{LEARNED_STEPS} steps x {BATCH} x {L_TRAIN} bytes, one run"})
+                       "budget": f"{LEARNED_STEPS} steps x 32 x {L_TRAIN} bytes, one run"})
 def test_learned_positions_refuse_longer_inputs(claim, curves):
     claim.runs(curves["_learned_results"])
     ran = np.array(curves["learned_ran"], dtype=float)  # (seeds, lengths)
