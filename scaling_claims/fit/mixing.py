@@ -9,7 +9,8 @@ Because the proportions sum to 1, adding a constant to every t_ij is the same as
 so the law is fitted in its identified form with the last domain as reference:
 ``L = c + exp(log_k + sum_{j < M} t_j r_j)`` (parameters ``c``, ``log_k``, ``t_1..t_{M-1}``;
 ``k`` and the full ``t`` with ``t_M = 0`` are added to the result). Starts profile ``c``: for
-each candidate floor, ``log(L - c)`` is linear in r and is solved exactly by least squares.
+each candidate floor, ``log(L - c)`` is linear in r and is solved exactly by least squares; the
+best of 25 floors is refined by a bounded scalar search between its neighbours.
 
 :func:`fit_linear_mixing` is the baseline the paper's law is compared with, a loss linear in
 the proportions; :func:`optimal_mixture` minimises a weighted sum of fitted per-domain laws
@@ -23,6 +24,7 @@ import math
 from typing import Sequence
 
 import numpy as np
+from scipy import optimize
 
 from ._nls import nls_fit
 from ._result import FitResult
@@ -63,13 +65,22 @@ def fit_mixing_law(R, L, level: float = 0.95) -> FitResult:
     check_enough_points(len(L), M + 1, "the mixing law", min_dof=1)
     cols = tuple(R[:, j] for j in range(M - 1))
     design = np.column_stack([np.ones(len(L)), *cols])
-    best, start = math.inf, None
-    for c in float(L.min()) * np.linspace(0.0, 0.98, 25):  # profile the floor: log(L - c) is linear in r
+
+    def profiled(c: float) -> np.ndarray:  # log(L - c) is linear in r: solved exactly for this floor
         coef, *_ = np.linalg.lstsq(design, np.log(L - c), rcond=None)
-        theta = np.concatenate([[c], coef])
-        sse = float(np.sum((_mixing_model(theta, *cols) - L) ** 2))
-        if sse < best:
-            best, start = sse, theta
+        return np.concatenate([[c], coef])
+
+    def sse(c: float) -> float:
+        return float(np.sum((_mixing_model(profiled(c), *cols) - L) ** 2))
+
+    floors = float(L.min()) * np.linspace(0.0, 0.98, 25)
+    i = int(np.argmin([sse(c) for c in floors]))
+    # refine the floor between the grid's neighbours: on a law that barely bends, c and k trade
+    # off along a flat valley that the optimizer alone crawls along (it ran out of evaluations)
+    lo, hi = floors[max(i - 1, 0)], floors[min(i + 1, len(floors) - 1)]
+    c_best = optimize.minimize_scalar(sse, bounds=(lo, hi), method="bounded",
+                                      options={"xatol": 1e-12 * float(L.min())}).x
+    start = profiled(c_best if sse(c_best) < sse(floors[i]) else floors[i])
     names = ("c", "log_k", *(f"t_{j + 1}" for j in range(M - 1)))
     lower = [0.0, -np.inf, *([-np.inf] * (M - 1))]
     upper = [float(L.min()), np.inf, *([np.inf] * (M - 1))]
