@@ -41,7 +41,7 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
             y: np.ndarray, start: np.ndarray, bounds: tuple[Any, Any] = (-np.inf, np.inf),
             level: float = 0.95, info: dict[str, Any] | None = None,
             transform: Callable[[np.ndarray], np.ndarray] | None = None, space: str = "linear",
-            covariance: str = "classic") -> FitResult:
+            covariance: str = "classic", max_nfev: int | None = None) -> FitResult:
     """Least squares of ``transform(model(theta, x))`` against ``transform(y)``.
 
     ``x`` is the input array, or a tuple of input arrays for a law of several variables
@@ -52,6 +52,10 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
     intervals assume an interior optimum. A parameter with no finite standard error is flagged
     as not identified. ``covariance``: "classic" (s^2 (J^T J)^-1, one noise level for every
     point) or "hc3" (:func:`hc3_covariance`, for noise that differs between points).
+    ``max_nfev``: the optimizer's evaluation budget (default: scipy's, 100 per parameter). A fit
+    that exhausts it is continued once from where it stopped with ten times the budget (a flat
+    valley, e.g. a law that barely bends, is crawled along slowly); one that exhausts that too is
+    flagged as not converged (``info["optimizer_status"]`` 0), never returned silently.
     """
     tf = transform if transform is not None else (lambda v: v)
     ty = tf(y)
@@ -60,8 +64,16 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
     def resid(t):
         return tf(model(t, *xs)) - ty
 
-    sol = optimize.least_squares(resid, np.asarray(start, float), bounds=bounds, method="trf",
-                                 jac="3-point", x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12)
+    def solve(x0, budget):
+        return optimize.least_squares(resid, x0, bounds=bounds, method="trf", jac="3-point", x_scale="jac",
+                                      xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=budget)
+
+    start = np.asarray(start, float)
+    budget = max_nfev if max_nfev is not None else 100 * start.size
+    sol = solve(start, budget)
+    continued = sol.status == 0  # stopped at the evaluation limit, not at a tolerance
+    if continued:
+        sol = solve(sol.x, 10 * budget)
     if covariance not in ("classic", "hc3"):
         raise ValueError(f"covariance must be 'classic' or 'hc3', got {covariance!r}")
     cov, dof = (hc3_covariance if covariance == "hc3" else covariance_from_jacobian)(sol.jac, sol.fun)
@@ -71,6 +83,9 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
     if at_bound:
         flags["*"] = (", ".join(f"{n} = {v:.4g}" for n, v in zip(names, sol.x) if n in at_bound)
                       + " at the bound of its range: the intervals assume an interior optimum")
+    if sol.status == 0:
+        flags["*"] = "; ".join(filter(None, [flags.get("*"), f"not converged: the optimizer stopped at its evaluation "
+                                             f"limit ({11 * budget} evaluations): the intervals assume an optimum"]))
     if dof >= 1:
         for n in names:
             if not np.isfinite(se[n]):
@@ -78,7 +93,8 @@ def nls_fit(*, kind: str, names: Sequence[str], model: Callable[..., np.ndarray]
     return FitResult(kind=kind, params=dict(zip(names, sol.x)), se=se, ci=ci,
                      r2=r_squared(ty, ty + sol.fun), r2_space=space, n=len(xs[0]), dof=dof,
                      model=model, theta=sol.x, cov=cov, residuals=sol.fun, level=level,
-                     info={**(info or {}), "optimizer_status": int(sol.status), "cost": float(sol.cost),
+                     info={**(info or {}), "optimizer_status": int(sol.status), "continued": continued,
+                           "cost": float(sol.cost),
                            "at_bound": at_bound, "covariance": covariance}, flags=flags)
 
 
