@@ -212,7 +212,16 @@ def test_answer_cross_entropy_is_a_power_law(claim, ladder):
     claim.check(checks.r2_at_least("answer cross-entropy is a power law in N (log space)", r2, CE_R2))
 
 
-SLOW_WIDTHS, SLOW_STEPS = (8, 12, 16, 24, 32, 48, 64), 3000
+# The separately trained tasks (slow). Each task's ladder must bracket its own transition. In the
+# first slow run (2026-12; widths 8-64 for both tasks, seeds 0-2), 2-digit addition was learned by
+# every run from width 12 up (EM 0.94-1.0) and by one of the runs at width 8, so its logistic had
+# one size on its rise and a degenerate slope, 20 [-3328, 3369] (difference -18 [-3367, 3331]:
+# inconclusive, against the expected confirmed), while 4-digit addition rose from width 12 to 64
+# with bimodal seeds (slope 2.5 [-0.3, 5.2]). A mis-sized design, not evidence about the claim, so
+# it was resized before any new run: the 2-digit ladder moves down to widths 4-12, and both tasks
+# train 6 seeds (a size's mean EM moves in steps of 1/6, not 1/3). The expectation is unchanged.
+SEPARATE_LADDERS = {2: (4, 5, 6, 7, 8, 10, 12), 4: (8, 12, 16, 24, 32, 48, 64)}
+SEPARATE_SEEDS, SLOW_STEPS = (0, 1, 2, 3, 4, 5), 3000
 
 
 @pytest.mark.slow
@@ -221,15 +230,16 @@ SLOW_WIDTHS, SLOW_STEPS = (8, 12, 16, 24, 32, 48, 64), 3000
                    claim="exact match gets sharper as the answer gets longer (separately trained tasks)",
                    paper_value="slope grows with L", tolerance="interval of slope(k=4) - slope(k=2) above 0",
                    justification="a comparison of two fitted slopes, decided by the interval of their difference",
-                   param_convention="non-embedding N (Kaplan)", seeds=list(SEEDS),
-                   budget=f"{SLOW_STEPS} steps, widths {SLOW_WIDTHS}, seeds {SEEDS}")
+                   param_convention="non-embedding N (Kaplan)", seeds=list(SEPARATE_SEEDS),
+                   budget=f"{SLOW_STEPS} steps, widths {SEPARATE_LADDERS[2]} (k=2) and {SEPARATE_LADDERS[4]} (k=4), "
+                          f"seeds {SEPARATE_SEEDS}")
 def test_longer_answers_are_sharper_separate_tasks(claim, sweep, device):
     """The full form: 2-digit and 4-digit addition (answers of 3 and 5 digits) trained
-    separately on a wider ladder, 3 seeds, 3,000 steps each."""
+    separately, each on a ladder around its own transition, 6 seeds, 3,000 steps each."""
     fits, curves = {}, {}
     for k in (2, 4):
-        res = sweep.results([addition_spec(w, s, device, k=k, steps=SLOW_STEPS) for w in SLOW_WIDTHS for s in SEEDS],
-                            desc=f"emergence k={k}")
+        res = sweep.results([addition_spec(w, s, device, k=k, steps=SLOW_STEPS)
+                             for w in SEPARATE_LADDERS[k] for s in SEPARATE_SEEDS], desc=f"emergence k={k}")
         claim.runs(res)
         m = ladder_metrics(res)
         fits[k], curves[f"EM, {k}-digit addition"] = fit_logistic(m["N"], m["em"]), (m["N"], m["em"])
@@ -239,6 +249,7 @@ def test_longer_answers_are_sharper_separate_tasks(claim, sweep, device):
     for k, f in fits.items():
         claim.note(f"k={k}: slope {slope(f).text()}" + (f" (flagged: {'; '.join(f.flags.values())})" if f.flags else ""))
     claim.fit({f"k={k}": f for k, f in fits.items()})
-    claim.plot(plots.grouped_plot, curves, xlabel="non-embedding parameters N", ylabel="exact match (mean of 3 seeds)",
-               logx=True, title="Exact match vs N for two answer lengths")
+    claim.plot(plots.grouped_plot, curves, xlabel="non-embedding parameters N",
+               ylabel=f"exact match (mean of {len(SEPARATE_SEEDS)} seeds)", logx=True,
+               title="Exact match vs N for two answer lengths")
     claim.check(check)
