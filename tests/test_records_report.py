@@ -286,6 +286,12 @@ def test_skipped(claim):
     pytest.skip("no GPU here")
 
 
+@pytest.mark.claim("c-known", **FIELDS)
+@pytest.mark.xfail(strict=True, reason="the design cannot resolve it: -1.5 [-4.4, 1.3]")
+def test_known_failure(claim):
+    claim.check(band(Estimate(0.58, 0.55, 0.65)))
+
+
 def test_not_a_claim():
     pass
 
@@ -336,6 +342,7 @@ EXPECTED = {
     "c-fixture": ("inconclusive", "inconclusive", "error"),
     "c-assert": ("inconclusive", "inconclusive", "error"),
     "c-skip": ("inconclusive", "inconclusive", "skipped"),
+    "c-known": ("inconclusive", "inconclusive", "xfailed"),
     "s-identity": ("confirmed", "confirmed", "passed"),
     "c-param[a=1.0]": ("confirmed", "confirmed", "passed"),
     "c-param[a=9.0]": ("refuted", "refuted", "passed"),
@@ -359,12 +366,12 @@ def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
     result = _run(pytester, monkeypatch, *(["-n", "2"] if xdist else []))
     # failed: the two changed verdicts, the bare assert, the seeds mismatch (errors in the test body);
     # errors: the broken fixture, the duplicate ids, the missing fields (errors at setup)
-    result.assert_outcomes(passed=8, failed=4, errors=4, skipped=1)
+    result.assert_outcomes(passed=8, failed=4, errors=4, skipped=1, xfailed=1)
     art = pytester.path / "artifacts"
     data = json.loads((art / "claims.json").read_text())
     claims = {c["claim_id"]: c for c in data["claims"]}
     assert {cid: (c["verdict"], c["evidence"], c["outcome"]) for cid, c in claims.items()} == EXPECTED
-    assert data["counts"] == {"confirmed": 3, "refuted": 2, "inconclusive": 10}  # paper claims only
+    assert data["counts"] == {"confirmed": 3, "refuted": 2, "inconclusive": 11}  # paper claims only
     assert data["sanity_counts"] == {"confirmed": 1, "refuted": 0, "inconclusive": 0}
     assert claims["s-identity"]["kind"] == "sanity" and claims["c-ok"]["kind"] == "claim"
 
@@ -381,6 +388,8 @@ def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
     assert claims["c-fixture"]["reason"] == "error in setup: RuntimeError: the fixture broke"
     assert claims["c-assert"]["reason"].startswith("error in test: AssertionError: a bare assert in a claim test")
     assert claims["c-skip"]["reason"] == "skipped: Skipped: no GPU here"
+    assert claims["c-known"]["reason"].startswith("known failure (strict xfail): the design cannot resolve it")
+    assert "verdict inconclusive, but expected confirmed" in claims["c-known"]["reason"]
     for dup in ("test_claims.py_test_duplicate_id", "test_claims.py_test_duplicate_id_again"):
         assert "claim id 'c-dup' is declared by 2 tests" in claims[dup]["reason"]
     assert "must declare ['quantity', 'tolerance', 'justification']" in \
@@ -393,8 +402,8 @@ def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
         "*claim 'c-changed-up': verdict confirmed, but expected inconclusive (underpowered): we thought*",
         "*scaling claims*",
         "c-ok *0.5 *0.52 [[]0.5, 0.54] *confirmed",
-        "*15 paper claims: 3 confirmed, 2 refuted, 10 inconclusive; 2 changed from the expected verdict; "
-        "7 errored, skipped or not run*",
+        "*16 paper claims: 3 confirmed, 2 refuted, 11 inconclusive; 2 changed from the expected verdict; "
+        "1 known failure (strict xfail); 7 errored, skipped or not run*",
         "s-identity *confirmed",
         "*1 sanity check*: 1 confirmed, 0 refuted, 0 inconclusive*",
     ])
@@ -403,6 +412,7 @@ def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
     assert (art / "c-ok" / "points.csv").is_file() and (art / "c-ok" / "fit.json").is_file()
     assert "**inconclusive (out of regime)**" in md and "**inconclusive; CHANGED, expected confirmed**" in md
     assert "**confirmed; CHANGED, expected inconclusive**" in md and "**inconclusive (error)**" in md
+    assert "**inconclusive; expected confirmed: known failure (strict xfail)**" in md
     assert md.index("## Paper claims") < md.index("| c-ok") < md.index("## Sanity checks") < md.index("| s-identity")
     assert sorted(p.name for p in (art / "records").iterdir()) == sorted(f"{safe_id(c)}.json" for c in EXPECTED)
     if xdist:  # the table is printed once, by the controller

@@ -367,7 +367,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if record is None:  # a declaration error: make a minimal record so the claim is not absent
         record = decl.fallback_record(item)
     exc = call.excinfo.value if call.excinfo is not None else None
-    if rep.skipped:
+    if rep.skipped and hasattr(rep, "wasxfail") and isinstance(exc, ClaimVerdictChanged):
+        # a strict xfail: the verdict was measured and differs from the expected one, a known
+        # failure with its reason; the measured verdict stays in the record and the report
+        record.outcome = "xfailed"
+        record.reason = f"known failure (strict xfail): {rep.wasxfail}; {exc}"
+    elif rep.skipped:
         record.verdict, record.evidence, record.outcome = INCONCLUSIVE, INCONCLUSIVE, "skipped"
         record.reason = f"skipped: {_skip_reason(rep)}"
     elif exc is None:

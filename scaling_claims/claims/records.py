@@ -73,7 +73,8 @@ class ClaimRecord:
     ``ci_level`` its level and ``ci_method`` how it was obtained. ``tolerance`` says what counts as agreement ("[0.03, 0.30]",
     "+-0.02", ">= 3x"), ``justification`` why that tolerance is honest. ``checks`` holds each
     check's ``Check.to_dict()``. ``outcome`` is how the test ended: "passed" (the verdict
-    is the one expected), "failed" (the verdict changed), "error", "skipped" or "not run".
+    is the one expected), "failed" (the verdict changed), "xfailed" (it changed, a known failure
+    marked strict xfail with its reason), "error", "skipped" or "not run".
     """
 
     claim_id: str

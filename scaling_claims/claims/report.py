@@ -109,6 +109,8 @@ def fmt_verdict(record: ClaimRecord) -> str:
         text += " (out of regime)"
     if record.outcome == "failed":
         text += f"; CHANGED, expected {record.expected}"
+    elif record.outcome == "xfailed":
+        text += f"; expected {record.expected}: known failure (strict xfail)"
     return text
 
 
@@ -118,7 +120,9 @@ def _counts_line(records: Sequence[ClaimRecord], kind: str) -> str:
     label = ("paper claim" if kind == "claim" else "sanity check") + ("" if n == 1 else "s")
     changed = sum(1 for r in records if r.kind == kind and r.outcome == "failed")
     errors = sum(1 for r in records if r.kind == kind and r.outcome in ("error", "skipped", "not run"))
+    known = sum(1 for r in records if r.kind == kind and r.outcome == "xfailed")
     extra = "".join([f"; {changed} changed from the expected verdict" if changed else "",
+                     f"; {known} known failure{'' if known == 1 else 's'} (strict xfail)" if known else "",
                      f"; {errors} errored, skipped or not run" if errors else ""])
     return f"{n} {label}: {c['confirmed']} confirmed, {c['refuted']} refuted, {c['inconclusive']} inconclusive{extra}"
 
