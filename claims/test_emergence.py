@@ -222,9 +222,18 @@ def test_answer_cross_entropy_is_a_power_law(claim, ladder):
 # train 6 seeds (a size's mean EM moves in steps of 1/6, not 1/3). The expectation is unchanged.
 SEPARATE_LADDERS = {2: (4, 5, 6, 7, 8, 10, 12), 4: (8, 12, 16, 24, 32, 48, 64)}
 SEPARATE_SEEDS, SLOW_STEPS = (0, 1, 2, 3, 4, 5), 3000
+# What the resized design measured (2026-12), the expectation kept as the paper's: each run either
+# learns the carries or not, so a size's EM is a lottery over seeds, and the 4-digit curve is not
+# even monotone in N (seed means 0.02, 0.17, 0.48, 0.02, 0.37, 0.39, 0.90 over widths 8-64); the
+# 2-digit curve rises from 0.20 (width 4) to 1.0 (width 10). Slopes: k=2 2.42 [0.33, 4.50], k=4
+# 0.88 [-1.06, 2.81], difference -1.54 [-4.38, 1.30]: inconclusive, with the point the other way
+# round from the claim. Resolving it would take ~4x the seeds (a seed mean's SD ~0.5/sqrt(k)).
+SEPARATE_XFAIL = ("inconclusive in the resized slow design (6 seeds): carry learning is a per-seed lottery, the "
+                  "4-digit EM is not monotone in N; slope k=4 - slope k=2 = -1.54 [-4.38, 1.30]")
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=SEPARATE_XFAIL)
 @pytest.mark.claim("emergence-longer-sharper-separate", paper=PAPER,
                    quantity="logistic slope in ln N: EM on 4-digit minus 2-digit addition",
                    claim="exact match gets sharper as the answer gets longer (separately trained tasks)",
