@@ -440,12 +440,12 @@ def test_plugin_records_claims_that_never_ran(pytester, monkeypatch):
     claims = {c["claim_id"]: c for c in data["claims"]}
     assert set(claims) == set(EXPECTED)
     assert claims["c-changed-down"]["outcome"] == "failed"
-    for cid in ("c-changed-up", "c-fixture", "c-param[a=9.0]", "c-seeds", "s-identity"):
+    for cid in ("c-changed-up", "c-fixture", "c-known", "c-param[a=9.0]", "c-seeds", "s-identity"):
         assert (claims[cid]["verdict"], claims[cid]["outcome"]) == ("inconclusive", "not run"), cid
         assert claims[cid]["reason"] == "declared, but the test did not run"
     for dup in ("test_claims.py_test_duplicate_id", "test_claims.py_test_missing_fields"):
         assert claims[dup]["outcome"] == "not run" and claims[dup]["reason"]  # the declaration error
-    assert data["counts"]["inconclusive"] == 13 and data["sanity_counts"]["inconclusive"] == 1
+    assert data["counts"]["inconclusive"] == 14 and data["sanity_counts"]["inconclusive"] == 1
     assert "inconclusive (not run)" in (pytester.path / "artifacts" / "report.md").read_text()
 
 
