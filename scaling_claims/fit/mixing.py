@@ -74,13 +74,14 @@ def fit_mixing_law(R, L, level: float = 0.95) -> FitResult:
         return float(np.sum((_mixing_model(profiled(c), *cols) - L) ** 2))
 
     floors = float(L.min()) * np.linspace(0.0, 0.98, 25)
-    i = int(np.argmin([sse(c) for c in floors]))
+    errors = [sse(c) for c in floors]
+    i = int(np.argmin(errors))
     # refine the floor between the grid's neighbours: on a law that barely bends, c and k trade
     # off along a flat valley that the optimizer alone crawls along (it ran out of evaluations)
     lo, hi = floors[max(i - 1, 0)], floors[min(i + 1, len(floors) - 1)]
     c_best = optimize.minimize_scalar(sse, bounds=(lo, hi), method="bounded",
                                       options={"xatol": 1e-12 * float(L.min())}).x
-    start = profiled(c_best if sse(c_best) < sse(floors[i]) else floors[i])
+    start = profiled(c_best if sse(c_best) < errors[i] else floors[i])
     names = ("c", "log_k", *(f"t_{j + 1}" for j in range(M - 1)))
     lower = [0.0, -np.inf, *([-np.inf] * (M - 1))]
     upper = [float(L.min()), np.inf, *([np.inf] * (M - 1))]
