@@ -29,7 +29,7 @@ def test_a_converged_fit_is_not_continued_or_flagged():
 
 
 def test_a_fit_that_runs_out_of_evaluations_is_continued_to_the_optimum():
-    first = nls_fit(kind="decay", names=["a", "b"], model=model, x=X, y=Y, start=np.array([0.1, 0.5]), max_nfev=3)
+    first = fit(max_nfev=3)
     assert first.info["continued"]  # 3 evaluations do not reach the optimum from this start; 30 more do
     assert first.info["optimizer_status"] > 0 and not first.flags
     assert np.allclose(first.theta, TRUE, rtol=1e-9)
