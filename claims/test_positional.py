@@ -23,11 +23,12 @@ of the quick set's CPU; its loss at L was then 1.816 nats on seed 1, against mea
 1-3 of 1.636 for RoPE, 1.810 for ALiBi and 2.374 for sinusoidal; docs/claims_trained.md).
 NoPE (``"none"``) is not trained here: no claim below reads it (it was trained until 2026-12,
 3 seeds, for the plot alone, ~80 s of the quick set's CPU; its numbers are in
-docs/claims_trained.md), and the copy/reverse test under ``slow`` trains it. Each quantity is computed per seed (the same seed gives every encoding
-the same data order, so differences between encodings are paired) and gets a Student-t
-interval over the seeds. RoPE with position interpolation is the RoPE model evaluated with rope_scale = L/T
-(zero-shot: Chen et al. also fine-tune ~1000 steps; we do not, to stay within the quick
-budget). One sweep serves every test below (the run cache trains it once).
+docs/claims_trained.md), and the copy/reverse test under ``slow`` trains it. Each quantity is
+computed per seed (the same seed gives every encoding the same data order, so differences
+between encodings are paired) and gets a Student-t interval over the seeds. RoPE with position
+interpolation is the RoPE model evaluated with rope_scale = L/T (zero-shot: Chen et al. also
+fine-tune ~1000 steps; we do not, to stay within the quick budget). One sweep serves every test
+below (the run cache trains it once).
 
 Ratios are of perplexities, exp(loss(T) - loss(L)). Thresholds are CLAIMS.md's (1.1 for ALiBi
 at 4L, 1.5 for sinusoidal); they are the papers' qualitative gaps, not fitted to our runs.
