@@ -44,7 +44,15 @@ confirmed. Random *not* as expected: monotone inconclusive (0 -> 0.25: +0.096 [0
 t-interval at about +-0.4: which files are corrupted matters more than 3 seeds average out. The
 design was too small for the random-corruption claims and the quick budget cannot enlarge it, so
 they are decided by the slow design only (8 seeds), with expectations set from these six seeds;
-the quick set keeps the shuffle claims (the decision above stands for them). Cost of the quick
+the quick set keeps the shuffle claims (the decision above stands for them).
+
+First slow decision, seeds 20-27 (2026-12): shuffle monotone and random worth as declared
+(random worth 1.00 [0.92, 1.08] at q = 0.1, then 1.10, 1.28, 1.61, each interval above 1). Two
+claims declared inconclusive came out confirmed, so they are strict xfails with their numbers
+(``MONOTONE_RANDOM_XFAIL``, ``WORTH_SHUFFLE_XFAIL``): random corruption raised the clean loss at
+every step, q = 0.1 included (+0.036 [0.006, 0.065] nats, where the pilot's loss fell), and
+shuffled data at q = 0.1 was worth 0.857 [0.821, 0.895] of its clean share (the 3-seed pilot had
+put the 8-seed interval at about +-0.13; it was +-0.04). Cost of the quick
 file: 18 runs (12 of them the clean curve, shared with the repeated-data claims), 1,488 steps,
 25 s of training on one core at a load average of ~4 (~14 s of CPU), plus ~10 s of CPU outside
 the runs' clocks corrupting the split (``corruption="shuffle"``, per task build).
@@ -61,10 +69,25 @@ from scaling_claims.data_value import final_losses
 from scaling_claims.runs.sweep import require_ok
 
 QUICK, SLOW = dv.data_plan("quick"), dv.data_plan("slow")
+# The first slow decision (seeds 20-27, 2026-12) confirmed two claims declared inconclusive: known
+# failures of the declared expectation, kept strict so that a change of evidence still fails.
+MONOTONE_RANDOM_XFAIL = (
+    "declared inconclusive (the pilot's loss fell at q = 0.1); the first slow decision, seeds 20-27, resolved every "
+    "step upward: q 0 -> 0.1 +0.036 [0.006, 0.065], 0.1 -> 0.25 +0.030 [0.008, 0.052], 0.25 -> 0.5 +0.081 [0.054, "
+    "0.108], 0.5 -> 0.75 +0.168 [0.118, 0.218] nats: confirmed")
+WORTH_SHUFFLE_XFAIL = (
+    "declared inconclusive at q = 0.1 (the pilot's 0.91 [0.68, 1.21], 3 seeds); the first slow decision, seeds 20-27, "
+    "measured 0.857 [0.821, 0.895] there (8 seeds: +-0.04 where +-0.13 was predicted) and 0.71, 0.50, 0.46 at "
+    "q = 0.25, 0.5, 0.75: confirmed")
 # random corruption is slow-only: 3 seeds cannot resolve it (the docstring's first decision)
-CASES = [pytest.param(QUICK, "shuffle", marks=pytest.mark.quick, id="quick-shuffle"),
-         pytest.param(SLOW, "shuffle", marks=pytest.mark.slow, id="slow-shuffle"),
-         pytest.param(SLOW, "random", marks=pytest.mark.slow, id="slow-random")]
+QUICK_SHUFFLE = pytest.param(QUICK, "shuffle", marks=pytest.mark.quick, id="quick-shuffle")
+MONOTONE_CASES = [QUICK_SHUFFLE, pytest.param(SLOW, "shuffle", marks=pytest.mark.slow, id="slow-shuffle"),
+                  pytest.param(SLOW, "random", id="slow-random",
+                               marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason=MONOTONE_RANDOM_XFAIL)])]
+WORTH_CASES = [QUICK_SHUFFLE, pytest.param(SLOW, "shuffle", id="slow-shuffle",
+                                           marks=[pytest.mark.slow,
+                                                  pytest.mark.xfail(strict=True, reason=WORTH_SHUFFLE_XFAIL)]),
+               pytest.param(SLOW, "random", marks=pytest.mark.slow, id="slow-random")]
 PLAN_CLAIM = "the research plan: quality matters"
 RU = "Ru et al. 2025 (arXiv:2502.06604): random noise raises next-token loss far less than its share"
 SMALL_Q = ("the slow grid starts at q = 0.1, where the pilot's loss fell with random corruption (-0.011 nats "
@@ -131,7 +154,7 @@ def worth_expectation(plan, corruption):
     return expect.inconclusive(SPLIT if corruption == "random" else SHUFFLE_SMALL_Q)
 
 
-@pytest.mark.parametrize("plan, corruption", CASES)
+@pytest.mark.parametrize("plan, corruption", MONOTONE_CASES)
 @pytest.mark.claim(lambda plan, corruption: f"data-quality-monotone-{corruption}{suffix(plan)}",
                    paper=PLAN_CLAIM, claim="clean held-out loss degrades as more training documents are corrupted",
                    quantity="change of clean held-out loss per step of q at fixed tokens seen (paired over seeds)",
@@ -156,7 +179,7 @@ def test_corruption_degrades_clean_loss(claim, sweep, device, plan, corruption):
     claim.check(checks.monotone(f"clean loss rises with q ({corruption})", steps, "increasing"))
 
 
-@pytest.mark.parametrize("plan, corruption", CASES)
+@pytest.mark.parametrize("plan, corruption", WORTH_CASES)
 @pytest.mark.claim(lambda plan, corruption: f"data-quality-worth-{corruption}{suffix(plan)}",
                    paper=lambda corruption: RU if corruption == "random" else PLAN_CLAIM,
                    claim=lambda corruption: ("randomly corrupted documents cost no more than losing them"
