@@ -111,8 +111,7 @@ def test_implied_rd_star_inverts_the_average_value(rd_star, epochs):
 # ----------------------------------------------------------------------------- plans and specs
 
 def test_plans_share_the_clean_runs_and_build_the_specs_they_name():
-    for level in ("quick", "slow"):
-        plan = dv.data_plan(level)
+    for plan in (dv.data_plan("quick"), dv.data_plan("slow"), dv.repetition_plan("slow")):
         assert plan.clean_tokens[-1] == plan.tokens
         assert plan.law_mask.sum() == 4  # D/8..D
         specs = plan.clean_specs()
@@ -121,12 +120,15 @@ def test_plans_share_the_clean_runs_and_build_the_specs_they_name():
         rep = plan.repeated_specs()
         assert sorted({dict(s.data.options)["train_bytes"] for s in rep}) == sorted(map(plan.unique_bytes, plan.epochs))
         bad = plan.corrupted_specs("shuffle")
-        assert {dict(s.data.options)["corruption"] for s in bad} == {"shuffle"}
+        assert {dict(s.data.options)["corruption"] for s in bad} == ({"shuffle"} if plan.corrupt_fracs else set())
+    assert dv.repetition_plan("quick") == dv.data_plan("quick")  # one quick plan: the clean runs are shared
     # the quality claims' q = 0 run and the repetition claims' unique run are the clean run at D
     plan = dv.data_plan("quick")
     assert dv.domain_run(plan.tokens, plan.seeds[-1]).key() == plan.clean_specs()[-1].key()
     with pytest.raises(ValueError):
         dv.data_plan("medium")
+    with pytest.raises(ValueError):
+        dv.repetition_plan("medium")
     with pytest.raises(ValueError, match="tokens"):
         dv.domain_run(10, 0)
 
