@@ -57,7 +57,12 @@ other, and 5 seeds give a paired interval of +-0.015 to +-0.025: a mis-sized des
 before any new run: the grid stays on seed 20 (so the law's and the grid's choices are the
 same), and the compared mixtures train 40 seeds, 20 and the fresh 25-63 (seeds 21-24 are left
 out, having been seen), which at the first run's paired SDs (0.012 and 0.020) gives intervals of
-about +-0.004 and +-0.006. Every expectation unchanged.
+about +-0.004 and +-0.006. Every expectation unchanged. Decision on the resized design (2026-12,
+every verdict as declared): law's mixture minus uniform -0.021 [-0.027, -0.015]; minus the grid's
+best +0.0055 [0.0031, 0.0078] against a margin of 0.0136; the law beat the linear one (-0.27
+[-0.39, -0.15], the grid seed's, unchanged); the held-out domain's law chose code 1.00, table
+0.00, which beat 50/50 by -0.096 [-0.102, -0.090] on prose and was the edge's best. 14 min of wall
+time on both cores (partly shared with another job).
 """
 
 from __future__ import annotations
