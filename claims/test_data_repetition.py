@@ -51,6 +51,13 @@ the clean curve over 64-512 steps still steepens, so its law's floor went to 0 (
 negative one) and there was no base law: a mis-sized design. Resized before any new run
 (``data_value.repetition_plan``: 4,096 steps, where a pilot on seeds 0-1 found a positive floor,
 on fresh seeds 30-37), every expectation unchanged; all three slow claims are decided there.
+Decision (2026-12; 48 min of wall time on both cores, partly shared with two pilots): 4 epochs
++23.4% [22.4%, 24.4%] (inconclusive, out of regime, as declared; 1 epoch of the first D bytes
+already +2.2%); average value of a repeated token at 64 epochs 0.034 [0.030, 0.037] (confirmed, as
+declared); R_D* 2.37 [1.47, 3.83], straddling the band's lower edge 2.92: inconclusive against the
+declared confirmed, a strict xfail with its numbers (``RD_STAR_SLOW_XFAIL``). At this D the prefix
+effect dominates: two passes over the first 2 MB end worse than one fresh pass of as many tokens
+as those 2 MB hold (average value -0.33), which no decay constant describes.
 """
 
 from __future__ import annotations
@@ -85,6 +92,15 @@ RD_BAND = (2.9157, 15.3878)
 
 PLANS = [pytest.param(dv.repetition_plan("quick"), marks=pytest.mark.quick, id="quick"),
          pytest.param(dv.repetition_plan("slow"), marks=pytest.mark.slow, id="slow")]
+# The resized slow design's decision (2026-12, seeds 30-37): a known failure of the declaration
+RD_STAR_SLOW_XFAIL = (
+    "declared confirmed; decided on the resized slow design (4,096 steps, seeds 30-37): R_D* 2.37 [1.47, 3.83] "
+    "(per seed 0.91, 3.04, 3.20, 3.43, 2.79, 3.22, 3.72, 0.98) straddles the band's lower edge 2.92: inconclusive. "
+    "Repeats lose value faster than the paper's law here: 2 epochs cost +16.5% and are worth less than nothing "
+    "(average value -0.33), 64 epochs +60%, because U is a prefix of the path-sorted corpus (a narrow sample) where "
+    "the paper's U is a random sample of C4")
+RD_PLANS = [PLANS[0], pytest.param(dv.repetition_plan("slow"), id="slow",
+                                   marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason=RD_STAR_SLOW_XFAIL)])]
 N_PARAMS = 25_472  # non-embedding parameters of dv.model()
 PREFIX = ("U is a prefix of the corpus sorted by path (a few files; at 4 epochs of the quick D, 32 KB), where the "
           "paper's U is a random sample of millions of C4 documents: in the pilot, one pass over the first D bytes, "
@@ -189,7 +205,7 @@ def test_many_epochs_are_worth_much_less(claim, sweep, device, plan):
     claim.check(checks.at_most(f"average value of a repeated token at {top:g} epochs", values[top], MUCH_LESS))
 
 
-@pytest.mark.parametrize("plan", PLANS)
+@pytest.mark.parametrize("plan", RD_PLANS)
 @pytest.mark.claim(lambda plan: f"data-repetition-rd-star{suffix(plan)}",
                    claim="the value of repeated data decays with the paper's constant R_D*",
                    quantity="R_D* of the data-constrained law (R_N* = inf, base law per seed from its clean curve), "
