@@ -90,8 +90,9 @@ MUCH_LESS = 0.5
 # the data term decaying (R_N* = inf, the form fitted here) and 15.3878 with both decays.
 RD_BAND = (2.9157, 15.3878)
 
-PLANS = [pytest.param(dv.repetition_plan("quick"), marks=pytest.mark.quick, id="quick"),
-         pytest.param(dv.repetition_plan("slow"), marks=pytest.mark.slow, id="slow")]
+QUICK_PLAN, SLOW_PLAN = dv.repetition_plan("quick"), dv.repetition_plan("slow")
+PLANS = [pytest.param(QUICK_PLAN, marks=pytest.mark.quick, id="quick"),
+         pytest.param(SLOW_PLAN, marks=pytest.mark.slow, id="slow")]
 # The resized slow design's decision (2026-12, seeds 30-37): a known failure of the declaration
 RD_STAR_SLOW_XFAIL = (
     "declared confirmed; decided on the resized slow design (4,096 steps, seeds 30-37): R_D* 2.37 [1.47, 3.83] "
@@ -99,7 +100,7 @@ RD_STAR_SLOW_XFAIL = (
     "Repeats lose value faster than the paper's law here: 2 epochs cost +16.5% and are worth less than nothing "
     "(average value -0.33), 64 epochs +60%, because U is a prefix of the path-sorted corpus (a narrow sample) where "
     "the paper's U is a random sample of C4")
-RD_PLANS = [PLANS[0], pytest.param(dv.repetition_plan("slow"), id="slow",
+RD_PLANS = [PLANS[0], pytest.param(SLOW_PLAN, id="slow",
                                    marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason=RD_STAR_SLOW_XFAIL)])]
 N_PARAMS = 25_472  # non-embedding parameters of dv.model()
 PREFIX = ("U is a prefix of the corpus sorted by path (a few files; at 4 epochs of the quick D, 32 KB), where the "
