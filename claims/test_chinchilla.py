@@ -30,6 +30,15 @@ several engine-FLOP budgets (6 N_matmul + attention per token), 3 seeds per poin
   counting inflates the ratio further (embeddings are a large share of a small model).
 - The allocation showdown (``chinchilla-vs-kaplan-slow``) runs under ``slow`` only: the quick
   scale cannot decide it (SHOWDOWN_QUICK below).
+
+Slow IsoFLOP results (2026-12, centred grids, five budgets 3e10..3e12, seeds 0-2, 99 runs, 46 min
+on both cores, shared with two pilot runs): every budget has an interior minimum (confirmed, as
+declared); Approach 2's a = 0.631 [0.579, 0.684] with non-embedding N, an interval of +-0.053 (the
+issue asked for one narrower than +-0.1), straddling the band's upper edge: inconclusive against
+the declared confirmed, a strict xfail with its numbers (``A_SLOW_XFAIL``); with total N the same
+optima give 0.52 (the convention difference 0.110 [0.099, 0.120], confirmed). Tokens per parameter
+at the optimum fall from 139-171 (non-embedding; 68-94 total) at 3e10-3e11 to 92 (73 total) at
+3e12, every interval above the band: inconclusive (out of regime), as declared.
 """
 
 from __future__ import annotations
@@ -66,6 +75,16 @@ A_BAND = (0.35, 0.65)  # CLAIMS.md: tiny IsoFLOP replications found 0.43-0.48, t
 AGREE_MARGIN = 0.1
 N_BOOT = 200
 LEVELS = [pytest.param("quick", marks=pytest.mark.quick), pytest.param("slow", marks=pytest.mark.slow)]
+# The slow decision (2026-12, the centred grids: five budgets 3e10..3e12, seeds 0-2): a known failure of the
+# declaration, kept visible rather than re-declared after the fact
+A_SLOW_XFAIL = (
+    "declared confirmed; decided on the centred slow grids (five budgets 3e10-3e12 FLOPs, seeds 0-2): a (Approach 2, "
+    "non-embedding N) 0.631 [0.579, 0.684] straddles the band's upper edge 0.65: inconclusive (Approach 1 0.608 "
+    "[0.407, 0.808], Approach 3 0.629 [0.574, 0.754]; each pair's difference interval reaches past +-0.1). The same "
+    "optima counted with total N give a = 0.52 (a(non-embedding) - a(total) = 0.110 [0.099, 0.120], "
+    "chinchilla-convention-slow), inside the band: embeddings are a large, shrinking share of these models, the "
+    "bias Pearce & Song 2024 found behind Kaplan's 0.73")
+A_LEVELS = [LEVELS[0], pytest.param("slow", marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason=A_SLOW_XFAIL)])]
 UNDERPOWERED = ("two budgets 3.3x apart fix a through two optima only: each seed's a moves by ~0.1 with the "
                 "seed noise of a parabola's vertex, so the t interval over 3 seeds is about +-0.25, wider than the "
                 "band's half-width 0.15")
@@ -214,7 +233,7 @@ def test_isoflop_minima(level, sweep, budget_scale, device, claim):
                                  "still separates Chinchilla's ~0.5 from Kaplan's 0.73",
                    expect=lambda level: expect.inconclusive(UNDERPOWERED) if level == "quick" else expect.confirmed(),
                    **COMMON)
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", A_LEVELS)
 def test_allocation_exponent(level, sweep, budget_scale, device, claim):
     df, an = analysis(sweep, level, budget_scale, device)
     claim.runs(df)
