@@ -38,7 +38,10 @@ issue asked for one narrower than +-0.1), straddling the band's upper edge: inco
 the declared confirmed, a strict xfail with its numbers (``A_SLOW_XFAIL``); with total N the same
 optima give 0.52 (the convention difference 0.110 [0.099, 0.120], confirmed). Tokens per parameter
 at the optimum fall from 139-171 (non-embedding; 68-94 total) at 3e10-3e11 to 92 (73 total) at
-3e12, every interval above the band: inconclusive (out of regime), as declared.
+3e12, every interval above the band: inconclusive (out of regime), as declared. The showdown at
+3e13 (6 runs, 45 min): Kaplan's allocation minus Chinchilla's -0.0024 [-0.0439, 0.0390] nats,
+inconclusive against the declared confirmed, a strict xfail (``SHOWDOWN_SLOW_XFAIL``): our optimum
+lies between the two rules' sizes.
 """
 
 from __future__ import annotations
@@ -84,6 +87,13 @@ A_SLOW_XFAIL = (
     "optima counted with total N give a = 0.52 (a(non-embedding) - a(total) = 0.110 [0.099, 0.120], "
     "chinchilla-convention-slow), inside the band: embeddings are a large, shrinking share of these models, the "
     "bias Pearce & Song 2024 found behind Kaplan's 0.73")
+SHOWDOWN_SLOW_XFAIL = (
+    "declared confirmed; decided at 3e13 FLOPs (seeds 0-2), both rules anchored at our measured optimum N = 3,731 at "
+    "3e10: Kaplan's allocation minus Chinchilla's -0.0024 [-0.0439, 0.0390] nats (per seed -0.020, +0.013, -0.000): "
+    "inconclusive. Our own allocation exponent at this scale, 0.63 with non-embedding N (chinchilla-a-slow), lies "
+    "between the rules' 0.5 and 0.73, and its extrapolated optimum (N = 271k) sits between their sizes (118k and "
+    "578k), 2.3x from one and 2.1x from the other: the two rules land on opposite sides of the same IsoFLOP valley at "
+    "nearly equal loss. What decides the showdown at this scale is where our optimum lies, not either rule")
 A_LEVELS = [LEVELS[0], pytest.param("slow", marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason=A_SLOW_XFAIL)])]
 UNDERPOWERED = ("two budgets 3.3x apart fix a through two optima only: each seed's a moves by ~0.1 with the "
                 "seed noise of a parabola's vertex, so the t interval over 3 seeds is about +-0.25, wider than the "
@@ -351,7 +361,8 @@ def test_tokens_per_parameter(level, sweep, budget_scale, device, claim):
                                  "our own fitted a (our fitted allocation is reported beside them)",
                    expect=expect.confirmed(),
                    **COMMON)
-@pytest.mark.parametrize("level", [pytest.param("slow", marks=pytest.mark.slow)])  # no quick variant: SHOWDOWN_QUICK
+@pytest.mark.parametrize("level", [pytest.param("slow", marks=[pytest.mark.slow, pytest.mark.xfail(
+    strict=True, reason=SHOWDOWN_SLOW_XFAIL)])])  # no quick variant: SHOWDOWN_QUICK
 def test_allocation_showdown(level, sweep, budget_scale, device, claim):
     plan = ladders.chinchilla_plan(level)
     df, an = analysis(sweep, level, budget_scale, device)
