@@ -25,7 +25,8 @@ from the literature, not from our data), and the quick sizes lie outside Kaplan'
 several replications could not see clean laws. So a failure here is reported inconclusive with
 that reason (``expect.out_of_regime``), and a pass would be a change the suite flags.
 
-Slow results (2026-12, 5 seeds, 105 runs, 33 min on both cores): alpha_N 0.0982 [0.0967, 0.0996] over
+Slow results (2026-12, 5 seeds, 95 distinct runs, 33 min on both cores after 4 runs an interrupted
+attempt had trained): alpha_N 0.0982 [0.0967, 0.0996] over
 2.35 decades of N (1.8e3-4.0e5; offset-law R^2 0.998), alpha_D 0.172 [0.168, 0.175] (width 64,
 50k-3.2M tokens), shape spread 16.0% [13.6%, 18.5%] (1 layer x 68 wide: 1.544 nats, 12 x 20:
 1.793): each wholly outside its band, inconclusive (out of regime), as declared.
