@@ -41,7 +41,6 @@ import pytest
 from scaling_claims import ladders
 
 from scaling_claims.claims import checks, expect, plots
-from scaling_claims.engine.flops import param_counts
 from scaling_claims.claims.estimates import Estimate, paired_difference
 from scaling_claims.fit import fit_power_law
 from scaling_claims.runs.sweep import require_ok
@@ -67,10 +66,10 @@ REGIME = ("Kaplan's exponents and shape result are for converged models of 1e5-1
 
 def _regime(level: str) -> expect.Expectation:
     plan = ladders.kaplan_plan(level)
-    widest = max(max(plan.widths), max(w for _, w in plan.shapes))
-    largest = max(param_counts(s.model)["non_embedding"]
-                  for s in ladders.kaplan_n_specs(plan, 1.0, "cpu") + ladders.shape_specs(plan, 1.0, "cpu"))
-    return expect.out_of_regime(REGIME.format(width=widest, n=largest, tokens=f"{plan.tokens:,}"))
+    models = [ladders.gpt(d) for d in plan.widths] + [ladders.gpt(d, n_layer=L) for L, d in plan.shapes]
+    return expect.out_of_regime(REGIME.format(width=max(m.d_model for m in models),
+                                              n=max(ladders.non_embedding(m) for m in models),
+                                              tokens=f"{plan.tokens:,}"))
 
 
 def _claim_id(base: str):
