@@ -251,7 +251,15 @@ def test_plan_rope_under_10_percent_at_4x(claim, curves):
 # taught RoPE and ALiBi both tasks (0.93-1.00) and learned positions copy (0.99-1.00), but learned positions'
 # reverse reached only 0.87-0.90, and it was not piloted at the new size (twice the depth and 2x the strings seen
 # should cover it; untested). Seeds 10-12 are fresh.
+# Measured (2026-12, 1 h 53 min on both cores, 209 CPU-min): reverse confirmed (worst encoding ALiBi 0.990
+# [0.953, 1.027]; learned positions' reverse 1.00 on every seed); copy inconclusive (``COPY_SLOW_XFAIL``).
 COPY_SEEDS, COPY_STEPS, COPY_LAYERS, COPY_BATCH = (10, 11, 12), 12_000, 4, 32
+# A known failure of the declaration, kept visible rather than re-declared after the fact
+COPY_SLOW_XFAIL = (
+    "declared confirmed; decided on the resized design (4 layers, 12,000 steps x 32 strings, seeds 10-12): every "
+    "encoding but sinusoidal learned copy (the next worst, NoPE, 0.995 [0.987, 1.004]); sinusoidal positions reached "
+    "1.000, 0.912 and 1.000 at length 16, seed 11 ending at a train loss of 0.14 where the others reached ~0 (its "
+    "plateau broke late), so the three seeds' interval 0.970 [0.844, 1.097] straddles 0.9: inconclusive")
 
 
 @pytest.mark.slow
@@ -263,7 +271,8 @@ COPY_SEEDS, COPY_STEPS, COPY_LAYERS, COPY_BATCH = (10, 11, 12), 12_000, 4, 32
                                  "2024), so it is recorded, not asserted; what is asserted is that the tasks were learned",
                    param_convention="n/a", seeds=list(COPY_SEEDS),
                    budget=f"{COPY_LAYERS} layers, {COPY_STEPS:,} steps x {COPY_BATCH} strings, {len(COPY_SEEDS)} seeds")
-@pytest.mark.parametrize("mode", ["copy", "reverse"])
+@pytest.mark.parametrize("mode", [pytest.param("copy", marks=pytest.mark.xfail(strict=True, reason=COPY_SLOW_XFAIL)),
+                                  "reverse"])
 def test_copy_reverse_length_generalisation(claim, sweep, device, mode):
     """Kazemnejad et al. 2023: trained on strings of length 1-16, tested on 17-32."""
     lengths = tuple(range(1, 33))
