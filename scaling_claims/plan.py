@@ -30,9 +30,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import optimize
-
-from scaling_claims.fit.chinchilla import optimal_allocation
 
 _PARAMS = ("E", "A", "B", "alpha", "beta")
 
@@ -131,6 +128,8 @@ def _optimum(p: np.ndarray, C: np.ndarray, k: float) -> tuple[np.ndarray, np.nda
     """Minimise E + A N^-alpha + B D^-beta subject to k N D = C (``fit.chinchilla``'s closed form)."""
     if np.any(~np.isfinite(C)) or np.any(C <= 0):
         raise ValueError(f"a compute budget must be finite and > 0, got {np.atleast_1d(C).tolist()}")
+    from scaling_claims.fit.chinchilla import optimal_allocation  # scipy: imported on use, so `--help` is fast
+
     return optimal_allocation(p, C, k)
 
 
@@ -214,6 +213,8 @@ def budget_for_loss(law: Law, target: float) -> Allocation:
         raise ValueError(f"a target loss of {target} is reached below 1e-10 FLOPs: not a meaningful plan")
     if f(hi) > 0:
         raise ValueError(f"a target loss of {target} is not reached below 1e60 FLOPs (E = {law.E:.4g})")
+    from scipy import optimize
+
     lc = optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-14)
     return allocate(law, 10.0 ** lc)
 
@@ -275,6 +276,8 @@ def inference_aware(law: Law, loss: float, inference_tokens: float) -> Inference
         return math.log(k * n * tokens(n) + INFERENCE_FLOPS_PER_TOKEN * n * d_inf)
 
     lo, hi = math.log(n_min) + 1e-9, math.log(chin.N) + 1e-6
+    from scipy import optimize
+
     res = optimize.minimize_scalar(total, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
     n = float(math.exp(res.x))
     d = tokens(n)
@@ -483,6 +486,8 @@ def design_ladder(law: Law, n_min: float, n_max: float, seconds: float, peak_flo
         if total(rungs(math.exp(lo_))) > seconds:
             raise ValueError(f"even a ladder topping out at n_min = {n_min:.3g} needs "
                              f"{total(rungs(math.exp(lo_))) / 3600:.3g} h, more than the {seconds / 3600:.3g} h budget")
+        from scipy import optimize
+
         top = math.exp(optimize.brentq(lambda lt: total(rungs(math.exp(lt))) - seconds, lo_, hi_, xtol=1e-6))
         notes.append(f"largest size lowered from {n_max:.3g} to {top:.3g} to fit the time budget")
     rs = rungs(top)
