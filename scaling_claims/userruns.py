@@ -174,30 +174,9 @@ def fit_runs(runs: pd.DataFrame, method: str = "huber", tie_exponents: bool = Fa
 
 
 def plot_runs(path: str | Path, result: RunsFit) -> Path:
-    """IsoFLOP curves with the law's prediction along each (when the runs form groups), else
-    loss against N per token count with the law along each."""
+    """Loss against N, coloured by tokens D (or by compute C for IsoFLOP groups) with a colour
+    bar, the law at a few representative token counts or budgets, the held-out and rollout
+    checks marked, and a residual panel: :func:`scaling_claims.claims.plots.runs_plot`."""
     from scaling_claims.claims import plots
 
-    runs, law = result.runs, result.law
-    groups = isoflop_groups(runs)
-    curves: dict[str, tuple[Any, Any, Any, Any]] = {}
-    if groups is not None:
-        for c, g in runs[groups.notna()].groupby(groups[groups.notna()]):
-            g = g.sort_values("N")
-            n = np.geomspace(g.N.min() / 1.5, g.N.max() * 1.5, 60)
-            # the runs' own D(N) along the budget (their FLOP convention may not be 6ND)
-            slope, icept = np.polyfit(np.log(g.N), np.log(g.D), 1)
-            curves[f"C = {c:.3g}"] = (g.N, g.loss, n, law.loss(n, np.exp(icept + slope * np.log(n))))
-        title = "IsoFLOP runs and the fitted law along each budget"
-    else:
-        key = runs.D.map(lambda d: float(f"{d:.1e}"))
-        for d, g in runs.groupby(key):
-            if len(g) < 2:
-                continue
-            n = np.geomspace(g.N.min() / 1.5, g.N.max() * 1.5, 60)
-            curves[f"D = {d:.2g}"] = (g.N, g.loss, n, law.loss(n, np.full_like(n, d)))
-        if not curves:
-            n = np.sort(runs.N.to_numpy())
-            curves["runs"] = (runs.N, runs.loss, n, law.loss(n, runs.D.to_numpy()[np.argsort(runs.N.to_numpy())]))
-        title = "Runs and the fitted law"
-    return plots.fit_lines_plot(path, curves, xlabel="parameters N", ylabel="loss", title=title)
+    return plots.runs_plot(path, result)
