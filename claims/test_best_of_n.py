@@ -1,4 +1,4 @@
-"""Best-of-N and inference-time compute, model-free (CLAIMS.md section 5). NumPy, seconds.
+"""Best-of-N and inference-time compute, model-free (docs/sources.md, 'Best-of-N sampling'). NumPy, seconds.
 
 - Chen et al. 2021: the pass@k estimator 1 - C(n-c, k)/C(n, k) is unbiased; the plug-in
   1 - (1 - c/n)**k is not.
@@ -76,8 +76,9 @@ def test_pass_at_k_unbiased(claim):
 ALPHA, BETA = 0.3, 3.0  # per-problem success rates; Beta-tail theory: 1 - coverage ~ k**-ALPHA
 N_PROBLEMS, N_SAMPLES = 1000, 1000
 COVERAGE_KS = np.unique(np.geomspace(1, N_SAMPLES // 4, 15).astype(int))
-R2_MIN = 0.95  # CLAIMS.md
-EXPONENT_RTOL = 0.30  # CLAIMS.md: the aggregate exponent matches the Beta-tail exponent within ~30%
+R2_MIN = 0.95  # docs/sources.md, 'Best-of-N sampling'
+# docs/sources.md, 'Best-of-N sampling': the aggregate exponent matches the Beta-tail one within ~30%
+EXPONENT_RTOL = 0.30
 
 
 def coverage_samples(seed=0):
@@ -115,8 +116,8 @@ def coverage_analysis(seed=0):
                    claim="log coverage is a power law in k; fitted on k <= n/4 it predicts coverage at k = n",
                    paper_value="power law in log coverage",
                    tolerance=f"R^2 >= {R2_MIN}; |prediction error at k = n| <= half the rise of coverage from n/4 to n",
-                   justification="CLAIMS.md's R^2; a forecast must beat the flat forecast 'no further gain', whose "
-                                 "error is the whole rise: half of it is the bar the flat forecast fails",
+                   justification="the R^2 of docs/sources.md, 'Best-of-N sampling'; a forecast must beat the flat forecast "
+                                 "'no further gain', whose error is the whole rise: half of it is the bar the flat forecast fails",
                    seeds=[0], budget=f"{N_PROBLEMS} problems x {N_SAMPLES} samples, p ~ Beta({ALPHA}, {BETA})")
 def test_coverage_law_extrapolates(claim):
     P, solved, (b, r2, err, rise), boot = coverage_analysis()
@@ -143,7 +144,8 @@ def test_coverage_law_extrapolates(claim):
 @pytest.mark.claim("coverage-exponent", paper=BROWN, quantity="exponent b of log c = a k^b, k <= n/4",
                    claim="the aggregate coverage exponent is the Beta-tail exponent of per-problem success rates",
                    paper_value=-ALPHA, tolerance=f"within +-{EXPONENT_RTOL:.0%} of -alpha",
-                   justification="CLAIMS.md: the aggregate exponent matches the Beta-tail exponent within ~30%",
+                   justification="docs/sources.md, 'Best-of-N sampling': the aggregate exponent matches the Beta-tail one "
+                                 "within ~30%",
                    seeds=[0], budget=f"{N_PROBLEMS} problems x {N_SAMPLES} samples, p ~ Beta({ALPHA}, {BETA})",
                    expect=expect.inconclusive(
                        "the Beta-tail exponent is asymptotic (coverage -> 1); over k <= n/4 = 250 the exact "
@@ -181,7 +183,7 @@ def saturating_stats(P):
 @pytest.mark.claim("saturating-best-of-n", paper="the project plan", quantity="beta of 1 - (1 - P_1) n^-beta (P_inf = 1)",
                    claim="best-of-n success saturates as P(n) = P_inf - (P_inf - P_1) n^-beta with beta ~ 0.3",
                    paper_value=PLAN_BETA, tolerance=f"R^2 (linear) >= {R2_MIN}; beta within 30% of {PLAN_BETA}",
-                   justification="the plan's '~' read as CLAIMS.md's ~30% for Beta-tail exponents; P_inf = 1 because "
+                   justification="the plan's '~' read as the ~30% for Beta-tail exponents (docs/sources.md); P_inf = 1 because "
                                  "every problem's success rate is > 0 (Beta support), so coverage -> 1",
                    seeds=[0], budget=f"{N_PROBLEMS} problems x {N_SAMPLES} samples, p ~ Beta({ALPHA}, {BETA})")
 def test_saturating_form(claim):
@@ -211,7 +213,7 @@ def test_saturating_form(claim):
 N_TRIALS, N_MAX = 2000, 4096
 BON_N = 2 ** np.arange(0, 13)
 BON_D = np.sqrt(best_of_n_kl(BON_N))
-GAO_R2 = 0.9  # CLAIMS.md
+GAO_R2 = 0.9  # docs/sources.md, 'Best-of-N sampling'
 DROP = 0.2  # rise then fall: both ends at least 20% below the peak (a clear fall, not a plateau)
 
 
@@ -270,7 +272,8 @@ KWA = ("Kwa, Thomas, Garriga-Alonso 2024 ('Catastrophic Goodhart'): with heavy-t
 @pytest.mark.claim("gao-student-t[df={df}]", paper=GAO, quantity="Gao fit R^2", paper_value=">= 0.9, peak inside",
                    claim="Student-t proxy noise: gold rises then falls; d(alpha - beta d) fits",
                    tolerance=f"interior max with ends >= {DROP:.0%} below it; R^2 >= {GAO_R2}; peak_d in the sampled d",
-                   justification="CLAIMS.md's design and R^2; 20% is a clear fall; intervals from a bootstrap over trials",
+                   justification="design and R^2 from docs/sources.md, 'Best-of-N sampling'; 20% is a clear fall; intervals "
+                                 "from a bootstrap over trials",
                    seeds=[0], budget=f"{N_TRIALS} trials, n up to {N_MAX}")
 @pytest.mark.parametrize("df", [
     pytest.param(2, marks=pytest.mark.claim(expect=expect.out_of_regime(

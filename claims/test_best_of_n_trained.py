@@ -1,4 +1,4 @@
-"""Best-of-N and pass@k from a trained model (CLAIMS.md section 5, trained form).
+"""Best-of-N and pass@k from a trained model (docs/sources.md, 'Best-of-N sampling'; trained form).
 
 The claims (Brown et al. 2024; Schaeffer et al. 2025; Gao et al. 2023): coverage
 (pass@k) follows log c(k) = a * k**b, so a fit on small k extrapolates to large k; and best-of-n
@@ -33,7 +33,7 @@ PAPERS = "Brown et al. 2024 (coverage law); Gao et al. 2023 (best-of-n); Chen et
 N_SAMPLES = 64
 KS = np.arange(1, N_SAMPLES + 1)
 FIT_KS = KS[KS <= N_SAMPLES // 4]
-R2_COVERAGE, R2_GAO = 0.95, 0.9  # CLAIMS.md
+R2_COVERAGE, R2_GAO = 0.95, 0.9  # docs/sources.md, 'Best-of-N sampling'
 N_BOOT = 1000
 COMMON = dict(paper=PAPERS, seeds=[0], budget=f"{N_SAMPLES} samples x 400 problems at T = 1")
 
@@ -58,8 +58,9 @@ def coverage_stats(P):
                    claim="log pass@k = a * k**b fits (R^2 >= 0.95 on k in [1, n/4]) and extrapolates to n",
                    paper_value="power law in log coverage",
                    tolerance=f"R^2 >= {R2_COVERAGE}; |prediction error at n| <= half the rise of pass@k from n/4 to n",
-                   justification="CLAIMS.md's R^2; a forecast must beat the flat forecast 'no further gain', whose "
-                                 "error is the whole rise: half of it is the bar the flat forecast fails", **COMMON)
+                   justification="the R^2 of docs/sources.md, 'Best-of-N sampling'; a forecast must beat the flat forecast "
+                                 "'no further gain', whose error is the whole rise: half of it is the bar the flat forecast fails",
+                   **COMMON)
 def test_coverage_law_extrapolates(claim, checkpoint):
     r, accs = checkpoint
     claim.set(param_convention=f"checkpoint N = {r.params['non_embedding']} non-embedding")
@@ -99,7 +100,7 @@ def gao_stats(G, d):
 @pytest.mark.claim("bon-trained-gao", quantity="R^2 of gold gain = d (alpha - beta d)",
                    claim="best-of-n under a learned verifier: gold gain follows d (alpha - beta d), d = sqrt(KL_bon)",
                    paper_value="Gao form fits", tolerance=f"R^2 >= {R2_GAO}; the best n's gold gain over n = 1 above 0",
-                   justification="CLAIMS.md's R^2 for the Gao form; best-of-n must help at some n for the form to "
+                   justification="the Gao form's R^2 from docs/sources.md; best-of-n must help at some n for the form to "
                                  "describe anything (intervals over the 400 problems)", **COMMON)
 def test_best_of_n_follows_gao_form(claim, checkpoint):
     r, _ = checkpoint

@@ -1,7 +1,7 @@
 """Hoffmann et al. 2022 ("Chinchilla"): compute-optimal allocation, on the stdlib byte corpus.
 
 Paper: N_opt ~ C**a with a = 0.50 / 0.49 / 0.46 (Approaches 1 / 2 / 3), about 20 tokens per
-parameter; Epoch AI's refit of the paper's data gives a = 0.513 (CLAIMS.md section 2).
+parameter; Epoch AI's refit of the paper's data gives a = 0.513 (docs/sources.md, 'Hoffmann et al. 2022').
 
 Design (see scaling_claims.ladders.chinchilla_plan): IsoFLOP grids of depth-2 decoders at
 several engine-FLOP budgets (6 N_matmul + attention per token), 3 seeds per point.
@@ -68,10 +68,11 @@ A_EPOCH = 0.513
 TOKENS_PER_PARAM_PAPER = 20.0
 # "About 20 tokens per parameter" read as a factor of 2 either side: wide enough for "about", and
 # still far narrower than what published laws extrapolate to at our budgets (5-7 from
-# Chinchilla's constants, 34-39 from Epoch's; CLAIMS.md section 2).
+# Chinchilla's constants, 34-39 from Epoch's; docs/sources.md, 'Hoffmann et al. 2022').
 TPP_BAND = (10.0, 40.0)
 CONVENTIONS = ("non_embedding", "total")
-A_BAND = (0.35, 0.65)  # CLAIMS.md: tiny IsoFLOP replications found 0.43-0.48, the papers 0.46-0.51
+# docs/sources.md, 'Hoffmann et al. 2022': tiny IsoFLOP replications found 0.43-0.48, the papers 0.46-0.51
+A_BAND = (0.35, 0.65)
 # Approaches "agree" when their difference lies within +-0.1: Hoffmann et al.'s three approaches
 # span 0.46-0.50, and 0.1 is under half the gap between Chinchilla's a (~0.5) and Kaplan's 0.73,
 # so agreement within it still tells the two allocations apart.
@@ -238,9 +239,9 @@ def test_isoflop_minima(level, sweep, budget_scale, device, claim):
 @pytest.mark.claim(_claim_id("chinchilla-a"), claim="N_opt ~ C^a",
                    quantity="a (Approach 2, non-embedding N), mean over seeds", paper_value=A_PAPER["approach2"],
                    tolerance=f"in [{A_BAND[0]}, {A_BAND[1]}]; Approaches 1/2/3 agree within +-{AGREE_MARGIN}",
-                   justification="band from CLAIMS.md: tiny IsoFLOP replications found 0.43-0.48, the papers "
-                                 "0.46-0.51; agreement margin: Hoffmann et al.'s approaches span 0.46-0.50, and 0.1 "
-                                 "still separates Chinchilla's ~0.5 from Kaplan's 0.73",
+                   justification="band from docs/sources.md, 'Hoffmann et al. 2022': tiny IsoFLOP replications found "
+                                 "0.43-0.48, the papers 0.46-0.51; agreement margin: Hoffmann et al.'s approaches span "
+                                 "0.46-0.50, and 0.1 still separates Chinchilla's ~0.5 from Kaplan's 0.73",
                    expect=lambda level: expect.inconclusive(UNDERPOWERED) if level == "quick" else expect.confirmed(),
                    **COMMON)
 @pytest.mark.parametrize("level", A_LEVELS)
@@ -315,7 +316,7 @@ def test_counting_convention(level, sweep, budget_scale, device, claim):
                    paper_value=TOKENS_PER_PARAM_PAPER,
                    tolerance=f"in [{TPP_BAND[0]:.0f}, {TPP_BAND[1]:.0f}] at every budget, both counting conventions",
                    justification="a factor of 2 either side of 20 for 'about'; narrower than the 5-39 that published "
-                                 "laws extrapolate to at our budgets (CLAIMS.md section 2)",
+                                 "laws extrapolate to at our budgets (docs/sources.md, 'Hoffmann et al. 2022')",
                    expect=expect.out_of_regime(
                        "our budgets (3e10-1e12 engine FLOPs) lie ~1e8 below Chinchilla's, where no published law pins "
                        "the ratio (Chinchilla's constants extrapolate to D/N ~5-7, Epoch's to ~34-39; tiny "

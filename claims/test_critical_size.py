@@ -1,4 +1,5 @@
-"""The critical-size search (the research plan's project 7; CLAIMS.md "Claims III"; issue 9, item 4).
+"""The critical-size search (the research plan's project 7; issue 9, item 4; docs/sources.md,
+'Predicting emergence and the critical size').
 
 The plan: find the model size N_c at which exact match (EM) crosses 0.5 by bisection in log N
 over real trained runs, stopping when the bracket is within 10% in N; it should agree with the

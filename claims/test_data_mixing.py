@@ -1,5 +1,5 @@
 """Data mixing laws (Ye et al. 2024, "Data Mixing Laws", ICLR 2025; the plan's grid search;
-RegMix, Liu et al. 2024; CLAIMS.md "Claims IV").
+RegMix, Liu et al. 2024; docs/sources.md, 'Data mixing laws').
 
 Paper: for a fixed model and step count, each domain's held-out loss is
 ``L_i(r) = c_i + k_i exp(sum_j t_ij r_j)`` in the mixture proportions r; fitted on a few

@@ -1,5 +1,5 @@
 """Data quality: how much a partly corrupted corpus is worth (the research plan's "quality matters";
-CLAIMS.md "Claims IV": "assert only monotone degradation and what holds with a reason").
+docs/sources.md, 'Data quality': assert only monotone degradation and what else has a source).
 
 Miniature (``scaling_claims.data_value``; the same decoder, recipe, D and seeds as the repeated-data
 claims, whose clean runs these share): D tokens of the standard library's code (quick: 131,072,

@@ -1,5 +1,5 @@
 """Repeated data: Muennighoff et al. 2023, "Scaling Data-Constrained Language Models" (NeurIPS;
-CLAIMS.md "Claims IV").
+docs/sources.md, 'Repeated data').
 
 Paper: at a fixed compute budget, up to ~4 epochs of repeated data gives "negligible changes to
 loss compared to having unique data"; with more repetition the value of repeated tokens decays,
@@ -26,7 +26,7 @@ also takes fewer steps). R_D*: per seed, the clean curve's power law with offset
 (held fixed, as the paper held its C4 law), then ``fit.data_constrained.fit_data_constrained``
 (Huber on log loss) for R_D* alone; the geometric mean over seeds with the t interval of mean log.
 
-Design history (CLAIMS.md: sizes, seeds and expectations fixed before the decisive runs). Pilot
+Design history (sizes, seeds, expectations fixed first: docs/sources.md, 'Verdict rules'). Pilot
 on seeds 0-2 (a script with this file's recipe; not used for any verdict), E = 1..64 in powers of
 2: unique 2.803 nats/byte; E = 1 on the first D bytes (no repetition to speak of) already +1.5%
 [0.3%, 2.6%]; E = 2, 4, 8, 16, 32, 64: +2.7%, +3.2% [-2.1%, 8.5%], +2.3%, +4.8%, +10.0%, +19.7%

@@ -1,4 +1,4 @@
-"""Double descent (CLAIMS.md section 3; Nakkiran et al. 2019, Belkin et al. 2019, Hastie et al. 2019).
+"""Double descent (Nakkiran et al. 2019, Belkin et al. 2019, Hastie et al. 2019; docs/sources.md, 'Nakkiran et al. 2019').
 
 Test error peaks where the model can just interpolate the training set (p = n), then falls
 again. Cheapest reliable forms, NumPy float64, seconds: min-norm least squares on isotropic
@@ -30,9 +30,10 @@ PAPER = "Nakkiran et al. 2019; Belkin et al. 2019; Hastie et al. 2019"
 # a design to decide. Enlarged 4x on fresh seeds, declared here before they were run.
 SEEDS = range(100, 148)
 N_TRAIN = 100
-R2, SIGMA2 = 1.0, 0.25  # noise variance 0.25 of the signal (CLAIMS.md: >= 0.1 makes the peak clear)
-# argmax window [0.8, 1.25] n and peak >= 3x the error at n/4 and 4n: CLAIMS.md's design; the
-# grid has points at n/4, 0.8n..1.25n and 4n, so each check reads a measured point, not an interpolation.
+R2, SIGMA2 = 1.0, 0.25  # noise variance 0.25 of the signal (docs/sources.md: >= 0.1 makes the peak clear)
+# argmax window [0.8, 1.25] n and peak >= 3x the error at n/4 and 4n: as docs/sources.md,
+# 'Nakkiran et al. 2019', sets them; the grid has points at n/4, 0.8n..1.25n and 4n, so each
+# check reads a measured point, not an interpolation.
 WINDOW, PEAK_RATIO = (0.8, 1.25), 3.0
 GRID = np.array([0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2, 3, 4, 6, 10])
 # Closed form within 15% away from the threshold (gamma <= 0.7 or >= 1.5): the Hastie formula
@@ -148,8 +149,9 @@ def relu_feature_errors(ps, lam, seeds):
 @pytest.mark.claim("double-descent-relu-features", claim="random ReLU features, min-norm fit: test error peaks at "
                    "p = n and falls again", quantity="argmax p / n", paper_value=1.0,
                    tolerance=f"argmax in {list(WINDOW)} n; peak >= {PEAK_RATIO}x the error at n/4 and 4n",
-                   justification="CLAIMS.md's design (Belkin et al. 2019: the peak at N = n); intervals from a "
-                                 "bootstrap of the median over seeds", budget=f"n = {N_TRAIN}, d = {D_IN}, p/n in [0.1, 10]",
+                   justification="docs/sources.md, 'Nakkiran et al. 2019' (Belkin et al. 2019: the peak at N = n); "
+                                 "intervals from a bootstrap of the median over seeds",
+                   budget=f"n = {N_TRAIN}, d = {D_IN}, p/n in [0.1, 10]",
                    **COMMON)
 def test_random_relu_features_peak(claim):
     ps = np.round(GRID * N_TRAIN).astype(int)
@@ -171,7 +173,7 @@ RIDGE_TOL = 0.05  # prominence <= 1.05: a smooth ridge curve; the ridgeless peak
 @pytest.mark.claim("double-descent-ridge-control", claim=f"ridge (lambda = {RIDGE_LAMBDA}) suppresses the peak",
                    quantity="largest peak prominence", paper_value="no peak (prominence 1)",
                    tolerance=f"prominence <= {1 + RIDGE_TOL}",
-                   justification="CLAIMS.md: any ridge penalty suppresses the peak (Nakkiran et al. 2020); 5% is "
+                   justification="any ridge penalty suppresses the peak (Nakkiran et al. 2020; docs/sources.md); 5% is "
                                  "small against the ridgeless peak (> 10x); the interval carries the seed noise",
                    budget=f"n = {N_TRAIN}, p/n in [0.1, 10]", **COMMON)
 def test_ridge_control_has_no_peak(claim):

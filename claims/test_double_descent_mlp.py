@@ -1,4 +1,4 @@
-"""Model-wise double descent of a trained MLP with label noise (CLAIMS.md section 3, slow;
+"""Model-wise double descent of a trained MLP with label noise (docs/sources.md, 'Nakkiran et al. 2019'; slow;
 Nakkiran et al. 2019, "Deep Double Descent").
 
 Paper: with label noise, test error as a function of width rises to a peak where the model
@@ -12,7 +12,7 @@ or clipping, constant LR 3e-3, 2000 steps (enough to reach zero training error f
 20 seeds (model init and training sample both vary). Medians over seeds at every width.
 
 Interpolation threshold: with cross-entropy, zero training *error* needs far fewer than the
-n K = 800 parameters a squared-loss fit would (CLAIMS.md's "~ n * classes"), so the threshold
+n K = 800 parameters a squared-loss fit would (about n K: docs/sources.md), so the threshold
 is measured, not assumed: p* is the parameter count of the smallest width whose median
 training error is <= 1% (2 of 200 examples), Nakkiran et al.'s "effective model complexity"
 at this training budget. Widths are in units of p*.
@@ -24,10 +24,10 @@ highest median error from the sweet spot on; the right side is the lowest median
 the peak.
 
 Checks (tolerances and why), each decided by an interval from a bootstrap over seeds:
-- the peak lies in [0.8, 1.25] p* (CLAIMS.md's window; the peak found again on every resampled
+- the peak lies in [0.8, 1.25] p* (the window of docs/sources.md; the peak found again on every resampled
   median curve).
 - the peak exceeds the sweet spot and the right-side minimum: each gap's 99.7% interval (the
-  old design's "3 standard errors") lies above 0. CLAIMS.md's 3x at n/4 and 4n is for a squared
+  old design's "3 standard errors") lies above 0. The 3x at n/4 and 4n (docs/sources.md) is for a squared
   risk with no floor; a classification error is bounded by chance (0.75) above and the Bayes
   error below, so instead the peak must be one that seed noise cannot make. The gaps are
   cross-fitted (``scaling_claims.peaks.cross_fitted_gaps``): peak and minima are found on the
@@ -40,7 +40,7 @@ Checks (tolerances and why), each decided by an interval from a bootstrap over s
 
 History of the design (why these seeds): seeds 0-9 gave gaps of only 2.4 and 2.6 standard
 errors (the check failed); the seed count was then raised to 20 (seeds 0-19) and passed, which
-is a design enlarged after a failure. Under the rule that followed (CLAIMS.md: enlarge, then
+is a design enlarged after a failure. Under the rule that followed (docs/sources.md, 'Verdict rules': enlarge, then
 confirm on fresh seeds), the claim is decided on 20 fresh seeds, 20-39, declared here before
 they were trained. Measured on seeds 0-19 (CPU, float32, 600 runs, ~1350 s of summed run time):
 p* = 172 parameters (h = 8; n K = 800); median test error 0.471 at h = 1, sweet spot 0.224
@@ -55,7 +55,7 @@ p* = 172 again; peak 0.362 exactly at p*, sweet spot 0.229 (p/p* = 0.39), widest
 cross-fitted gaps (99.7%) 0.100 [0.020, 0.187] above the sweet spot and 0.049 [0.006, 0.098]
 above the right minimum, control prominence 1.00 vs 1.20, gap 0.158 [0.030, 0.261]: all
 confirmed. The peak's position is not: its bootstrap interval [0.76, 1.24] p* reaches the next
-smaller width (h = 6, 0.76 p*), just outside CLAIMS.md's window [0.8, 1.25]. The width grid is
+smaller width (h = 6, 0.76 p*), just outside the window [0.8, 1.25] of docs/sources.md. The width grid is
 too coarse near p* to pin the peak inside the window, so the claim is inconclusive; a denser
 grid around p* (h = 6-10), decided on fresh seeds, is the next step. The second descent is shallow: out to 63 p* the error falls 14% below the peak
 and never back to the sweet spot, unlike Nakkiran et al.'s ResNets, where the widest models
@@ -78,7 +78,7 @@ SEEDS = range(20, 40)  # fresh, declared before they were run (see the docstring
 WIDTHS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64, 128, 256, 512)
 STEPS, LR = 2000, 3e-3
 INTERP_TRAIN_ERROR = 0.01  # "train error ~ 0": at most 2 of the 200 training examples wrong
-WINDOW = (0.8, 1.25)  # CLAIMS.md
+WINDOW = (0.8, 1.25)  # docs/sources.md, 'Nakkiran et al. 2019'
 GAP_LEVEL = 0.997  # the gaps' intervals: "3 standard errors" of the first design, two-sided
 N_BOOT = 4000
 ERR, TRAIN_ERR = "classification.error/test_error", "classification.error/train_error"
@@ -113,7 +113,7 @@ def per_seed(df, col):
                    quantity="argmax p / p* (p*: smallest p with median train error <= 1%)", paper_value=1.0,
                    tolerance=f"argmax in {list(WINDOW)} p*; each side's gap above 0 ({GAP_LEVEL:.1%} interval); "
                              "control prominence below the noisy one",
-                   justification="window from CLAIMS.md; a bounded test error has no 3x peak, so the peak must "
+                   justification="window from docs/sources.md; a bounded test error has no 3x peak, so the peak must "
                                  "stand out of seed noise instead",
                    param_convention="total MLP parameters h(d+1) + (h+1)K", seeds=list(SEEDS),
                    expect=expect.inconclusive(

@@ -1,14 +1,14 @@
-"""Emergence as a metric artifact (Schaeffer, Miranda & Koyejo 2023; CLAIMS.md section 4).
+"""Emergence as a metric artifact (Schaeffer, Miranda & Koyejo 2023; docs/sources.md, 'Schaeffer et al. 2023').
 
 The claim: if per-token accuracy p improves smoothly with scale, exact match over an L-token
 answer behaves like p**L and looks sharp ("emergent"), while per-token metrics stay smoother.
 
 Miniature: decoders of ~2k-60k parameters (2 layers, widths 8-48) trained for the same number
 of steps on reversed 3-digit addition (answer: 4 digits, least significant first), 3 seeds per
-size; every metric is measured on the same 2,000 held-out problems (CLAIMS.md asks >= 2k).
+size; every metric is measured on the same 2,000 held-out problems (docs/sources.md asks >= 2k).
 Per size we average each metric over the seeds: the expected accuracy at that size, which is
 the quantity whose sharpness the claim is about (single runs jump: carry learning is itself a
-discrete event, which is why CLAIMS.md says not to assert per-digit smoothness).
+discrete event, which is why docs/sources.md says not to assert per-digit smoothness).
 
 Deviation (cost): "two answer lengths" are the exact match over the first 2 and over all 4
 answer digits of the same predictions (``em_prefix``), not two separately trained tasks: a
@@ -37,11 +37,11 @@ WIDTHS = (8, 16, 24, 32, 48)
 SEEDS = (0, 1, 2)
 STEPS = 1000
 N_PROBLEMS = 2000
-# |EM - prod_j acc_j| <= 0.05 (CLAIMS.md's ~0.05; the paper's p^L is an approximation that
+# |EM - prod_j acc_j| <= 0.05 (docs/sources.md's ~0.05; the paper's p^L is an approximation that
 # correlated digit errors bend upward, EM >= product). Each run's gap gets a 95% interval from a
 # bootstrap over its 2,000 problems (the evaluator keeps each problem's per-digit correctness).
 PRODUCT_TOL = 0.05
-CE_R2 = 0.9  # CLAIMS.md
+CE_R2 = 0.9  # docs/sources.md, 'Schaeffer et al. 2023'
 STEPS_WHY = ("5 sizes x 3 seeds: the logistic slopes' own intervals are +-1 to +-3 per ln N, wider than the "
              "gaps between the metrics' slopes")
 EM = "arithmetic.exact_match"
@@ -137,7 +137,7 @@ def slope(fit) -> Estimate:
 @pytest.mark.claim("emergence-em-product", quantity="EM - prod_j acc_j of the run where it is largest",
                    claim="exact match ~ product of per-position accuracies (p^L)", paper_value="EM ~ p^L",
                    tolerance=f"|EM - prod acc| <= {PRODUCT_TOL} for every run (its whole interval)",
-                   justification="CLAIMS.md's ~0.05: p^L is the paper's approximation; correlated digit errors "
+                   justification="~0.05 (docs/sources.md): p^L is the paper's approximation; correlated digit errors "
                                  "make EM >= product", **COMMON)
 def test_exact_match_is_the_product_of_digit_accuracies(claim, ladder):
     _record(claim, ladder)
@@ -192,10 +192,11 @@ def test_longer_answers_are_sharper(claim, ladder):
 @pytest.mark.quick
 @pytest.mark.claim("emergence-ce-power-law", quantity="R^2 (log space) of CE = c N^-alpha",
                    claim="per-token cross-entropy on the answer falls as a power law in N", paper_value="smooth",
-                   tolerance=f"R^2 >= {CE_R2}", justification="CLAIMS.md's threshold; interval from a bootstrap over "
-                                                             "each size's seeds",
+                   tolerance=f"R^2 >= {CE_R2}", justification="the threshold of docs/sources.md; interval from a "
+                                                             "bootstrap over each size's seeds",
                    expect=expect.out_of_regime(
-                       "at 2k-60k parameters a single run learns each carry as a discrete event (CLAIMS.md section 4: "
+                       "at 2k-60k parameters a single run learns each carry as a discrete event (docs/sources.md, "
+                       "'Schaeffer et al. 2023': "
                        "carry learning can itself jump), so 3 seeds per size average a few jumps, not a smooth "
                        "per-token improvement; Schaeffer et al.'s smooth per-token metrics are for model families "
                        "whose per-token accuracy improves gradually"), **COMMON)

@@ -1,4 +1,5 @@
-"""Predicting emergence from smaller models (CLAIMS.md "Claims III"; issue 9, item 3).
+"""Predicting emergence from smaller models (issue 9, item 3; docs/sources.md, 'Predicting
+emergence and the critical size').
 
 The claims. Bhagia et al. 2024 ("Establishing Task Scaling Laws via Compute-Efficient Model
 Ladders", OLMo; COLM 2025) predict a large model's task accuracy in two steps: the task loss as a

@@ -1,6 +1,6 @@
 """Grokking: generalisation long after memorisation, controlled by weight decay and by the
-amount of data (Power et al. 2022; Nanda et al. 2023; Liu et al. 2022 "Omnigrok"; CLAIMS.md
-"Claims III").
+amount of data (Power et al. 2022; Nanda et al. 2023; Liu et al. 2022 "Omnigrok";
+docs/sources.md, 'Grokking').
 
 Papers: Power et al. (a + b mod 97, 2-layer transformer, AdamW, weight decay 1, 30-50% of the
 table) fit the training set within ~10^3 steps and generalise after ~10^5: a delay of ~100x.
@@ -8,7 +8,7 @@ Weight decay was the intervention that most shortened the delay; smaller trainin
 lengthen it sharply. Nanda et al. (p = 113, one layer, full batch, weight decay 1, 30%):
 memorisation by ~1.4k steps, generalisation by ~10k, a delay of ~7x. Liu et al. grok with an MLP.
 
-Miniature (CLAIMS.md's CPU recipe): a + b mod 47 as classification (``modular_classes``:
+Miniature (a CPU recipe, docs/sources.md, 'Grokking'): a + b mod 47 as classification (``modular_classes``:
 one-hot a and b concatenated, so the first layer is a sum of two embeddings), one hidden ReLU
 layer of width 128, full batch, AdamW lr 1e-2, betas (0.9, 0.98), constant LR, no clipping.
 Main setting: weight decay 1, half of the table (1,104 pairs) for training; the other half is
@@ -27,7 +27,7 @@ larger one's): comparisons are paired over seeds. A median of 3 cannot carry a 9
 seeds' range covers ~75%), so verdicts use the mean over seeds of log delays (a geometric
 mean) with its Student-t interval; medians and the spread are reported beside them.
 
-Design history (CLAIMS.md: seeds, sizes and budgets fixed before the decisive runs). Pilot on
+Design history (seeds, sizes, budgets fixed first: docs/sources.md, 'Verdict rules'). Pilot on
 seed 0 (eval every 20 steps; not used for any verdict): p = 37 and width 64 grokked too slowly
 for a quick budget, so p = 47, width 128. Seed 0 at weight decay 0.3 / 0.5 / 1 / 2: t_gen 3720,
 1660, 1120, none in 4,000 steps (held-out 91%): past ~1 this learning rate's decay stops

@@ -1,14 +1,14 @@
 """Kaplan et al. 2020, "Scaling Laws for Neural Language Models", on the stdlib byte corpus.
 
 Paper: L(N) = (N_c/N)**alpha_N with alpha_N ~ 0.076 (N non-embedding), L(D) = (D_c/D)**alpha_D
-with alpha_D ~ 0.095, and loss depends only weakly on shape at fixed N (CLAIMS.md section 1).
+with alpha_D ~ 0.095, and loss depends only weakly on shape at fixed N (docs/sources.md, 'Kaplan et al. 2020').
 
 What a miniature run can and cannot show (and where we deviate from the paper's method):
 - Kaplan's alpha_N is for models trained to convergence. A 2-core CPU cannot afford that; every
   L(N) run here sees the same D = 800k tokens (quick), so L(N) = L_D + (N_c/N)**alpha with L_D
   the data-limited floor. We therefore fit the paper's pure power law (its exponent is the
-  number comparable to 0.076) *and* a power law with an offset (CLAIMS.md: include an
-  irreducible term), which carries the goodness-of-fit and extrapolation claims.
+  number comparable to 0.076) *and* a power law with an offset (docs/sources.md, 'Verdict
+  rules': include an irreducible term), which carries the goodness-of-fit and extrapolation claims.
 - Kaplan's L(D) is early-stopped training on a data set of D tokens; ours is single-epoch
   training on D fresh tokens with a cosine schedule sized to D (no repetition), i.e. it mixes
   data scaling with optimisation length.
@@ -21,8 +21,8 @@ What a miniature run can and cannot show (and where we deviate from the paper's 
 
 Verdicts. The exponents are compared with the spread of published language values (a band
 from the literature, not from our data), and the quick sizes lie outside Kaplan's regime
-(N < 1e5, data-limited at fixed D, not converged): CLAIMS.md notes that below ~1e5 parameters
-several replications could not see clean laws. So a failure here is reported inconclusive with
+(N < 1e5, data-limited at fixed D, not converged): docs/sources.md, 'Kaplan et al. 2020': below
+~1e5 parameters several replications could not see clean laws. So a failure here is reported inconclusive with
 that reason (``expect.out_of_regime``), and a pass would be a change the suite flags.
 
 Slow results (2026-12, 5 seeds, 95 distinct runs, 33 min on both cores after 4 runs an interrupted
@@ -53,15 +53,15 @@ ALPHA_D_PAPER = 0.095
 # L(D): 0.095 (Kaplan's L(D)) and 0.103 (Kaplan's joint L(N, D) fit, his Table 2).
 ALPHA_N_BAND = (0.070, 0.076)
 ALPHA_D_BAND = (0.095, 0.103)
-R2_MIN = 0.95  # CLAIMS.md; the offset law has 3 parameters for 5-9 sizes
+R2_MIN = 0.95  # docs/sources.md, 'Kaplan et al. 2020'; the offset law has 3 parameters for 5-9 sizes
 # Kaplan Fig. 5: aspect ratio varied 40x changes loss by about 3% at fixed N.
 SHAPE_TOLERANCE = 0.03
 
 LEVELS = [pytest.param("quick", marks=pytest.mark.quick), pytest.param("slow", marks=pytest.mark.slow)]
 REGIME = ("Kaplan's exponents and shape result are for converged models of 1e5-1e9 non-embedding parameters; "
           "ours are decoders of widths <= {width} (at most {n:,} non-embedding parameters), each trained on at most "
-          "{tokens} tokens (data-limited, far from converged), where CLAIMS.md notes replications could not see "
-          "clean laws below ~1e5 parameters")
+          "{tokens} tokens (data-limited, far from converged), where replications could not see clean laws below "
+          "~1e5 parameters (docs/sources.md, 'Kaplan et al. 2020')")
 
 
 def _regime(level: str) -> expect.Expectation:
@@ -108,7 +108,7 @@ def _law_checks(claim, name: str, x: np.ndarray, losses: np.ndarray, band: tuple
     est = _per_seed(x, losses)
     med = np.median(losses, axis=0)
     # Extrapolation tolerance: half the relative loss drop between the two largest sizes.
-    # CLAIMS.md asks for "a few percent", but adjacent sizes differ by only 2-5%, so the flat
+    # Not "a few percent" (docs/sources.md, 'Kaplan et al. 2020'): adjacent sizes differ by only 2-5%, so the flat
     # forecast "no further improvement" would pass a 5% bar: half the last drop is the bar it fails.
     drop = (med[-2] - med[-1]) / med[-1]
     rtol = max(drop / 2, 1e-3)

@@ -1,8 +1,8 @@
 """Learning-curve prediction: forecast a run's final held-out loss from its first 20% (and 40%)
-(CLAIMS.md, "Claims III"; issue 9, item 2).
+(docs/sources.md, 'Learning-curve prediction'; issue 9, item 2).
 
 Claims. The research plan's early-stop predictor fits ``L(s) = c + a s^-b`` to the first 20% of
-a run and forecasts the end ("save 80%"); CLAIMS.md: plausible within a few percent at a
+a run and forecasts the end ("save 80%"); docs/sources.md: plausible within a few percent at a
 constant learning rate, but under warmup + cosine decay the final drop comes from annealing,
 which a power law in steps cannot foresee. Tissue et al. 2024's law
 ``L = L0 + A S1^-alpha - C S2`` (S1, S2 from the schedule; ``fit.forecast``) is the form that
@@ -30,7 +30,7 @@ error| over runs, percentile bootstrap over runs (95%), and the trust grade of t
 (``fit.trust_grade``: < 5% high, < 10% medium). Tolerance ``TOL``: the forecast must be closer
 than 1 - 2^-0.050 = 3.4%, the loss a doubling of compute buys on Kaplan et al. 2020's compute
 frontier (L ~ C^-0.050): a forecast less accurate than that cannot tell a run from one given
-twice its compute, which is the decision an early stop is for ("a few percent", CLAIMS.md). The
+twice its compute, which is the decision an early stop is for ("a few percent", docs/sources.md). The
 miss itself is measured paired: the power-law error under cosine minus under constant, same seed.
 The rule is replayed as the trainer applies it (the curve so far after the warmup; min_fraction
 0.2, window 3, rtol 1%) and, in the notes, on the whole curve, warmup included (the trainer's
@@ -91,7 +91,7 @@ from scaling_claims.claims.estimates import paired_difference
 from scaling_claims.engine.specs import Budget, RunSpec
 from scaling_claims.fit import annealing_areas, forecast_final_loss, trust_grade
 
-PLAN = "research plan's early-stop predictor (CLAIMS.md, Claims III)"
+PLAN = "research plan's early-stop predictor (docs/sources.md, 'Learning-curve prediction')"
 TISSUE = "Tissue et al. 2024 (Scaling Law with Learning Rate Annealing)"
 ALPHA_C = 0.050  # Kaplan et al. 2020: L(C_min) ~ C^-0.050
 TOL = 1 - 2 ** -ALPHA_C  # 3.4%: the loss gain of doubling compute
@@ -123,9 +123,10 @@ UNIDENTIFIED = ("Tissue et al. fit one or two whole curves, where the annealing 
                 "a cosine run the LR has fallen by 9% (24%) and the annealing area S2 is ~1% (~10%) of its final "
                 "value, so C is extrapolated 100x (10x): the forecast is not identified (pilot errors -530%..+12% at "
                 "20%, -36%..+7% at 40%). An early window lies outside their method")
-MISS = ("CLAIMS.md and Tissue et al. 2024: under warmup + cosine decay the final drop comes from annealing, which a "
-        "power law in steps cannot foresee; in the ladder-shape pilots annealing bought ~5% and the power law "
-        "missed it (+4.5% at 40%, +13% at 20%, against +1.4% and +7.6% at a constant LR)")
+MISS = ("docs/sources.md, 'Learning-curve prediction', and Tissue et al. 2024: under warmup + cosine decay the "
+        "final drop comes from annealing, which a power law in steps cannot foresee; in the ladder-shape pilots "
+        "annealing bought ~5% and the power law missed it (+4.5% at 40%, +13% at 20%, against +1.4% and +7.6% at a "
+        "constant LR)")
 WIRED = ("the rule stops soon after min_fraction allows, at 20-36% of the run, and so inherits the 20% forecasts' "
          "misses at this scale (noisy 128-token steps, and 20% of these short runs still in their fast early phase: "
          "see lc-forecast-power-*-20); with the first wiring, which also fitted the warmup points, the pilot's median "
@@ -279,7 +280,8 @@ def test_final_loss_forecast(level, form, schedule, fraction, sweep, budget_scal
                    quantity="power-law relative error, cosine minus constant, paired by seed (mean, 40%)",
                    paper_value="> 0", tolerance="t interval of the paired difference above 0, at 20% and at 40%",
                    justification="a comparison of two measured quantities is decided by the CI of their paired "
-                                 "difference (CLAIMS.md); same seed = same data order and initialisation",
+                                 "difference (docs/sources.md, 'Verdict rules'); same seed = same data order and "
+                                 "initialisation",
                    **COMMON)
 @pytest.mark.parametrize("level", [pytest.param(k, marks=v) for k, v in LEVEL_MARK.items()])
 def test_power_law_misses_annealing(level, sweep, budget_scale, device, claim):

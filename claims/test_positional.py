@@ -1,4 +1,4 @@
-"""Positional encodings and length extrapolation (CLAIMS.md section 6).
+"""Positional encodings and length extrapolation (docs/sources.md, 'Positional encodings').
 
 The plan says RoPE "extrapolates naturally" (< 10% loss increase at 4x the training length).
 The literature disagrees: Press et al. 2022 (ALiBi) find sinusoidal degrades within ~20 extra
@@ -30,7 +30,7 @@ interpolation is the RoPE model evaluated with rope_scale = L/T (zero-shot: Chen
 fine-tune ~1000 steps; we do not, to stay within the quick budget). One sweep serves every test
 below (the run cache trains it once).
 
-Ratios are of perplexities, exp(loss(T) - loss(L)). Thresholds are CLAIMS.md's (1.1 for ALiBi
+Ratios are of perplexities, exp(loss(T) - loss(L)). Thresholds are from docs/sources.md (1.1 for ALiBi
 at 4L, 1.5 for sinusoidal); they are the papers' qualitative gaps, not fitted to our runs.
 That learned absolute positions refuse inputs past L is our own guard: a sanity check.
 Copy/reverse length generalisation (Kazemnejad et al. 2023; high seed variance per Zhou et al.
@@ -158,7 +158,7 @@ def test_learned_positions_refuse_longer_inputs(claim, curves):
 @pytest.mark.quick
 @pytest.mark.claim("pos-alibi-4L", quantity="ppl(4L) / ppl(L), ALiBi",
                    claim="ALiBi: train short, test long: perplexity at 4L within ~1.1x of L",
-                   paper_value="<= 1.1", tolerance="ratio <= 1.1 (CLAIMS.md)",
+                   paper_value="<= 1.1", tolerance="ratio <= 1.1 (docs/sources.md)",
                    justification="Press et al. see ALiBi improve or hold to 3L+; 10% allows our small model", **COMMON)
 def test_alibi_keeps_its_perplexity_at_4L(claim, curves):
     _record(claim, curves)
@@ -170,7 +170,7 @@ def test_alibi_keeps_its_perplexity_at_4L(claim, curves):
 @pytest.mark.quick
 @pytest.mark.claim("pos-sinusoidal-4L", quantity="ppl(4L) / ppl(L), sinusoidal",
                    claim="sinusoidal positions do not extrapolate: perplexity at 4L >= ~1.5x of L",
-                   paper_value=">= 1.5", tolerance="ratio >= 1.5 (CLAIMS.md)",
+                   paper_value=">= 1.5", tolerance="ratio >= 1.5 (docs/sources.md)",
                    justification="Press et al.: sinusoidal degrades within ~20 extra tokens", **COMMON)
 def test_sinusoidal_degrades_at_4L(claim, curves):
     _record(claim, curves)
@@ -196,7 +196,8 @@ def test_rope_is_worse_than_alibi_at_4L_and_8L(claim, curves):
 @pytest.mark.claim("pos-rope-vs-alibi-2L", quantity="loss(RoPE) - loss(ALiBi) at 2L",
                    claim="RoPE extrapolates worse than ALiBi already at 2L", paper_value="RoPE > ALiBi",
                    tolerance="the paired difference above 0 at 2L",
-                   justification="CLAIMS.md's ordering from 2L on, decided by the interval of the paired difference",
+                   justification="the ordering from 2L on (docs/sources.md), decided by the interval of the paired "
+                                 "difference",
                    expect=expect.refuted(PRESS_QUOTE + ": at 2L (64 extra bytes) RoPE is still within its good range"),
                    **COMMON)
 def test_rope_is_worse_than_alibi_at_2L(claim, curves):

@@ -1,4 +1,4 @@
-"""The quantization model's exponents on multitask sparse parity (CLAIMS.md section 1, slow;
+"""The quantization model's exponents on multitask sparse parity (docs/sources.md, 'Michaud et al. 2023'; slow;
 Michaud, Liu, Girit, Tegmark 2023, "The Quantization Model of Neural Scaling").
 
 Paper: a task made of discrete subtasks ("quanta") used with frequencies p_k ~ k**-(a+1),
@@ -39,10 +39,10 @@ list, where the count saturates).
 - order: the quanta a model learns are the frequent ones (the model's premise): for each a_N
   run, the share of (learned, unlearned) subtask pairs where the learned one is more frequent.
 
-Tolerance +-0.15 on each exponent (CLAIMS.md): the counts are stair-like (one quantum at n ~ 2
-moves log n by 0.4) and span 1.2 decades of N and 1.5 of D, so the fitted slope of n moves by
-~0.1-0.2 between designs (we saw gamma_N 0.8-1.3 across 16 and 30 bits in exploration), i.e.
-~0.05-0.1 in a_N.
+Tolerance +-0.15 on each exponent (docs/sources.md, 'Michaud et al. 2023'): the counts are
+stair-like (one quantum at n ~ 2 moves log n by 0.4) and span 1.2 decades of N and 1.5 of D, so
+the fitted slope of n moves by ~0.1-0.2 between designs (we saw gamma_N 0.8-1.3 across 16 and 30
+bits in exploration), i.e. ~0.05-0.1 in a_N.
 
 Intervals: each exponent's is its fit's Student-t interval over all runs (seed scatter about
 this one design; it does not contain the spread between designs, which the +-0.15 band is for);
@@ -68,7 +68,7 @@ A = 0.4  # the paper's: subtask k drawn with probability ~ k**-(A+1)
 N_TASKS, N_BITS, K = 48, 30, 2
 SEEDS = (0, 1, 2)
 BATCH, LR = 1024, 3e-3
-TOL = 0.15  # CLAIMS.md; see the docstring
+TOL = 0.15  # docs/sources.md, 'Michaud et al. 2023'; see the docstring
 WINDOW = (1.0, 0.75 * N_TASKS)  # fit where at least one quantum is learned and the list is not nearly used up
 R2_MIN = 0.9  # log-space: stairs of single quanta, but a bent (non-power-law) growth would fall well below
 AUC_MIN = 0.8  # a random learning order scores 0.5 with SE ~0.1 (10 of 48 learned): 0.8 is 3 SE above it
@@ -124,8 +124,8 @@ def r2_over_seeds(x, n, seeds):
 
 COMMON = dict(paper=PAPER, claim=f"subtask frequencies p_k ~ k^-(a+1), a = {A}: L ~ N^-a, L ~ D^-a/(a+1)",
               tolerance=f"+-{TOL}; fit R^2 (log) >= {R2_MIN}",
-              justification="CLAIMS.md's +-0.15: stair-like quanta counts over 1.2-1.5 decades move the slope by "
-                            "0.05-0.1 in a between designs",
+              justification="+-0.15 (docs/sources.md, 'Michaud et al. 2023'): stair-like quanta counts over 1.2-1.5 "
+                            "decades move the slope by 0.05-0.1 in a between designs",
               param_convention="total MLP parameters", seeds=list(SEEDS))
 
 

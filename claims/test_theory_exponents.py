@@ -1,4 +1,4 @@
-"""Theory-anchored exponents (CLAIMS.md section 1): laws whose exponent theory predicts exactly,
+"""Theory-anchored exponents (see docs/sources.md): laws whose exponent theory predicts exactly,
 so the tolerance can be tight. No neural training: NumPy float64, seconds.
 
 - Hutter 2021: a learner that memorises features seen, features drawn with p_i ~ i**-(1+a):
@@ -27,7 +27,7 @@ from scaling_claims.engine.models import linear
 HUTTER = "Hutter 2021, Learning Curve Theory"
 SPECTRAL = "Maloney, Roberts, Sully 2022; Bahri et al. 2021"
 N_BOOT = 1000
-# +-0.02 over 3 decades (CLAIMS.md): the law n**-b is asymptotic; over n in [1e2, 1e5] the
+# +-0.02 over 3 decades (docs/sources.md, 'Hutter 2021'): the law n**-b is asymptotic; over n in [1e2, 1e5] the
 # finite-n curvature of sum_i p_i (1 - p_i)**n moves a straight log-log fit by well under 0.01.
 HUTTER_TOL = 0.02
 N_HUTTER = np.unique(np.geomspace(1e2, 1e5, 13).astype(int))

@@ -1,6 +1,6 @@
 """What training data is worth: the runs and the effective-data reading shared by the data claims
 (repeated data, claims/test_data_repetition.py; data quality, claims/test_data_quality.py;
-CLAIMS.md "Claims IV").
+docs/sources.md, 'Repeated data' and 'Data quality').
 
 Runs. One recipe for every run of both files, so that identical specs are one cached run (the
 clean single-epoch runs serve both): :func:`domain_run` trains the ladders' decoder

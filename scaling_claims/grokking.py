@@ -1,7 +1,7 @@
 """Reading grokking off accuracy curves (the grokking claims, claims/test_grokking.py).
 
 Accuracy flickers, so a step count is "the first point from which the accuracy *stays* above
-the threshold to the end of the run" (CLAIMS.md), not the first crossing. The delay of a run is
+the threshold to the end of the run" (docs/sources.md, 'Grokking'), not the first crossing. The delay of a run is
 t_gen / t_fit: held-out accuracy reaching its threshold over train accuracy reaching its own. A
 run that never generalises has its delay censored at (steps trained) / t_fit, a lower bound.
 """

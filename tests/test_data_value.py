@@ -2,8 +2,8 @@
 the per-seed R_D* fit and the paper's repetition penalties, with known answers and ValueErrors;
 and negative controls for the data claims' logic (claims/test_data_repetition.py,
 claims/test_data_quality.py): synthetic per-seed losses that violate each claim, fed through the
-same functions and checks the claims use, must refute it (CLAIMS.md: "every assertion must be
-able to fail").
+same functions and checks the claims use, must refute it (docs/sources.md, 'Verdict rules': every
+assertion can fail).
 
 Synthetic truth: a clean curve L(D) = 1.5 + 200 D^-0.5 at the quick plan's D/8..D, repeated runs
 from the data-constrained law with a known R_D* (``fit.data_constrained.effective_data``), seeds

@@ -234,7 +234,7 @@ def test_learning_curve_recovery_and_extrapolation(share, b, c):
 
 def test_learning_curve_negative_control_lr_decay():
     """A curve that drops sharply at the end (as under LR decay) is mispredicted from its
-    early part: the plain form cannot see the drop (CLAIMS.md: LR decay breaks it)."""
+    early part: the plain form cannot see the drop (docs/sources.md, 'Learning-curve prediction': LR decay breaks it)."""
     S = 10_000
     s = np.linspace(100, S, 200)
     L = 3 * s ** -0.3 + 1.0 - 0.3 * (s / S) ** 4  # late drop

@@ -1,5 +1,5 @@
-"""Negative controls: every check kind can return all three verdicts (CLAIMS.md: "every
-assertion must be able to fail. Prove it"), and an underpowered design cannot confirm.
+"""Negative controls: every check kind can return all three verdicts (docs/sources.md, 'Verdict
+rules': every assertion can fail, shown here), and an underpowered design cannot confirm.
 
 For each kind, data of the sort the claims produce, fed to the same check the claim tests use:
 one case that satisfies the claim (confirmed), one that violates it (refuted: the kind of data

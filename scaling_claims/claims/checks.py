@@ -1,5 +1,5 @@
 """The assertion kinds every claim test uses: each decides a verdict from where a whole interval
-lies, never from a point (CLAIMS.md, "How a verdict is decided"; an equivalence test, as in TOST).
+lies, never from a point (docs/sources.md, 'Verdict rules'; an equivalence test, as in TOST).
 
 Every kind takes :class:`~scaling_claims.estimates.Estimate` s (or a
 :class:`~scaling_claims.estimates.Curve` with its resamples) and returns a :class:`Check` whose

@@ -1,7 +1,7 @@
 """Measured quantities with their intervals: what every claim check decides on.
 
-A claim's verdict is decided by where the whole interval of a measurement lies (CLAIMS.md,
-"How a verdict is decided"), so a check never takes a bare number: it takes an
+A claim's verdict is decided by where the whole interval of a measurement lies (docs/sources.md,
+'Verdict rules'), so a check never takes a bare number: it takes an
 :class:`Estimate`, a value with its interval, the interval's level, how the interval was
 obtained, and, where the interval cannot be trusted (a fit that ended at a bound, a
 degenerate logistic, a bootstrap whose resamples mostly failed), the ``problem`` that makes

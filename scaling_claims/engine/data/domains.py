@@ -1,5 +1,5 @@
 """Three text domains every Python install carries, as byte corpora, and their mixtures (the
-data claims: mixing laws, repeated data, data quality; CLAIMS.md "Claims IV").
+data claims: mixing laws, repeated data, data quality; docs/sources.md).
 
 Domains (each a list of documents joined with NUL bytes, split into training and held-out
 documents by a hash that does not move when other documents change):
