@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import optimize
 
@@ -53,6 +53,8 @@ def test_closed_form_optimum_matches_numerical_minimum(name, C):
        beta=st.floats(0.1, 0.8), logC=st.floats(15, 25))
 def test_budget_for_loss_inverts_allocate(E, A, B, alpha, beta, logC):
     law = P.Law("h", E, A, B, alpha, beta)
+    N, D = law.optimum(np.array([10.0 ** logC]))
+    assume(N[0] >= 1 and D[0] >= 1)  # below one parameter or token allocate refuses (the next test)
     a = P.allocate(law, 10.0 ** logC)
     back = P.budget_for_loss(law, a.loss)
     assert back.C == pytest.approx(a.C, rel=1e-6)
@@ -147,6 +149,132 @@ def test_law_validation_round_trip_and_presets(tmp_path):
     with pytest.raises(ValueError, match="cannot read a law"):
         P.Law.load(tmp_path / "missing.json")
 
+
+def sampled(law: P.Law, spread: float = 0.05, n: int = 1000, seed: int = 0) -> P.Law:
+    """``law`` with ``n`` synthetic bootstrap samples: each parameter scattered by ``spread`` (relative)."""
+    rng = np.random.default_rng(seed)
+    rows = law.params_array() * (1 + spread * rng.standard_normal((n, 5)))
+    return P.Law(law.name, law.E, law.A, law.B, law.alpha, law.beta, samples=rows, fitted_range=law.fitted_range)
+
+
+def test_vectorised_optimum_is_the_fitters_closed_form():
+    from scaling_claims.fit.chinchilla import optimal_allocation
+
+    law = sampled(EPOCH, n=50)
+    C = np.array([1e18, 1e21, 1e24])
+    for row in law.samples[:5]:
+        n, d = P._optimum(row, C, 6.0)
+        ref = optimal_allocation(row, C, 6.0)
+        assert np.allclose(n, ref[0], rtol=1e-12) and np.allclose(d, ref[1], rtol=1e-12)
+    n, d = P._optimum(law.samples, np.full(50, 1e21), 6.0)  # rows at once
+    assert np.allclose(n, [P._optimum(r, 1e21, 6.0)[0] for r in law.samples], rtol=1e-12)
+
+
+def test_absurd_answers_are_errors_not_plans():
+    with pytest.raises(ValueError, match="below one parameter"):
+        P.allocate(EPOCH, 1.0)  # 0.048 parameters
+    with pytest.raises(ValueError, match="irreducible"):
+        P.budget_for_loss(EPOCH, EPOCH.E)
+    with pytest.raises(ValueError, match="beyond 1e308"):  # slow exponents, a target just above E
+        P.budget_for_loss(P.Law("slow", 1.0, 400.0, 410.0, 0.05, 0.05), 1.0 + 1e-6)
+    with pytest.raises(ValueError, match="not a meaningful plan"):
+        P.budget_for_loss(EPOCH, 1e4)  # reached by a run of less than one parameter
+    with pytest.raises(ValueError, match="finite"):
+        P.allocate(EPOCH, math.inf)
+
+
+def test_target_loss_and_inference_aware_answers_carry_intervals():
+    law = sampled(EPOCH)
+    a = P.allocate(law, CHINCHILLA_C)
+    assert a.samples == 1000 and a.N_ci[0] < a.N < a.N_ci[1] and a.loss_ci[0] < a.loss < a.loss_ci[1]
+    b = P.budget_for_loss(law, 2.1)
+    assert b.target == 2.1 and b.C_ci[0] < b.C < b.C_ci[1] and b.N_ci[0] < b.N < b.N_ci[1] and b.unreachable == 0
+    assert b.loss_ci is None  # the target itself
+    # a target some samples cannot reach (E above it): the interval's upper end is unbounded
+    near = P.budget_for_loss(law, 1.85)
+    assert 0.025 < near.unreachable < 1 and math.isinf(near.C_ci[1]) and math.isfinite(near.C_ci[0])
+    ia = P.inference_aware(law, a.loss, 1e13, budget=CHINCHILLA_C)
+    assert ia.samples == 1000
+    assert ia.N_ci[0] < ia.N < ia.N_ci[1] and ia.D_ci[0] < ia.D < ia.D_ci[1]
+    assert ia.saving_ci[0] <= ia.saving <= ia.saving_ci[1] and ia.saving_ci[0] >= -1e-9
+    assert P.inference_aware(EPOCH, a.loss, 1e13).N_ci is None  # no samples, no interval
+
+
+def test_vectorised_inference_optimum_matches_a_scalar_minimiser():
+    law = sampled(EPOCH, n=30)
+    loss = P.allocate(EPOCH, 1e23).loss
+    ns, ds = P._inference_optimum(law.samples, loss, 1e12, 6.0)
+    for row, n, d in zip(law.samples, ns, ds):
+        E, A, B, alpha, beta = row
+        if loss <= E:
+            assert math.isinf(n)
+            continue
+        tokens = lambda x: (B / (loss - E - A * math.exp(x) ** -alpha)) ** (1 / beta)  # noqa: E731
+        lo = math.log((A / (loss - E)) ** (1 / alpha)) + 1e-9
+        res = optimize.minimize_scalar(lambda x: math.log(6 * math.exp(x) * tokens(x) + 2 * math.exp(x) * 1e12),
+                                       bounds=(lo, lo + 40), method="bounded", options={"xatol": 1e-10})
+        assert n == pytest.approx(math.exp(res.x), rel=1e-4)
+        assert float(P._loss(row, n, d)) == pytest.approx(loss, rel=1e-9)
+
+
+def test_beyond_range_says_how_many_decades():
+    out = {e.quantity: e for e in P.beyond_range(EPOCH, C=1.296e25, N=1e9, D=8.187e7, loss=1.9)}
+    assert set(out) == {"C", "D", "loss"}  # N lies inside
+    assert out["C"].side == "above" and out["C"].decades == pytest.approx(3.0)
+    assert out["D"].side == "below" and out["D"].decades == pytest.approx(1.0)
+    assert out["loss"].decades is None and out["loss"].reducible_ratio == pytest.approx((1.9 - 1.817) / (2.077 - 1.817))
+    assert P.beyond_range(P.Law("bare", 1.7, 400, 410, 0.34, 0.28), C=1e40) == []  # no range recorded
+    for name in P.PUBLISHED:  # a published law carries the data range of its paper
+        assert set(P.published(name).fitted_range) == {"N", "D", "C", "loss"}
+
+
+def test_fitted_range_round_trips_and_is_read_from_a_fit_document(tmp_path):
+    rng = {"N": [1e3, 1e5], "D": [1e6, 1e8], "C": [1e10, 1e13], "loss": [1.5, 3.0]}
+    law = P.Law("r", 1.7, 400.0, 410.0, 0.34, 0.28, fitted_range=rng)
+    assert P.Law.from_dict(json.loads(json.dumps(law.to_dict()))) == law
+    doc = {"schema": "scaling-claims/fit", "law": P.Law("r", 1.7, 400.0, 410.0, 0.34, 0.28).to_dict(),
+           "summary": {"range": rng}, "fit": {}}
+    assert P.Law.from_dict(doc).fitted_range == rng  # the runs' range from summary.range
+    with pytest.raises(ValueError, match="not a fit"):
+        P.Law.from_dict({**doc, "schema": "scaling-claims/plan"})
+    for bad in ({"N": [5, 1]}, {"X": [1, 2]}, {"N": [0, 1]}, {"N": "wide"}):
+        with pytest.raises(ValueError, match="fitted_range"):
+            P.Law("r", 1.7, 400.0, 410.0, 0.34, 0.28, fitted_range=bad)
+    for text in ("[1, 2]", '{"a": 1}', "not json", '{"law": {"E": 1, "A": 1, "B": 1, "alpha": 0.3, "beta": "x"}}'):
+        (tmp_path / "bad.json").write_text(text)
+        with pytest.raises(ValueError):
+            P.Law.load(tmp_path / "bad.json")
+
+
+def test_utilisation_given_default_or_measured(tmp_path):
+    h100, m2 = P.device("h100-sxm"), P.device("m2-max")
+    assert P.utilisation(h100, 0.5, tmp_path) == P.Utilisation(0.5, "given", None, "given")
+    u = P.utilisation(h100, None, tmp_path)  # no benchmark needed: the catalog's stated default
+    assert (u.mfu, u.kind) == (0.4, "default") and "Llama 3" in u.source
+    assert P.utilisation(m2, None, tmp_path).mfu == 0.3
+    with pytest.raises(ValueError, match="no saved throughput benchmark"):
+        P.utilisation(None, None, tmp_path)  # a peak by number: only a measurement of this machine applies
+
+
+def test_design_on_realisable_sizes_keeps_them_distinct():
+    cands = [1760.0, 3792.0, 6592.0, 10160.0, 14496.0, 19600.0, 25472.0, 32112.0]
+    ladder = P.design_ladder(EPOCH, 1.8e4, 3.0e4, 3600, 1e11, 0.5, n_sizes=3, realisable=cands)
+    assert ladder.sizes == [19600.0, 25472.0, 32112.0]  # log-spaced targets snap to distinct sizes
+    assert len(ladder.planned) == 3 and all(r.planned is not None for r in ladder.rungs)
+    for r in ladder.rungs:
+        assert r.D == pytest.approx(r.ratio * P.optimal_tokens(EPOCH, r.N))  # tokens follow the realised N
+    small = P.design_ladder(EPOCH, 1e3, 1e5, 3600, 1e11, 0.5, n_sizes=5, realisable=cands[:4])
+    assert small.sizes == cands[:4] and any("4 sizes, not 5" in n for n in small.notes)
+    with pytest.raises(ValueError, match="holds 2 distinct"):
+        P.design_ladder(EPOCH, 1.9e4, 2.6e4, 3600, 1e11, 0.5, realisable=cands)
+    roomy = P.design_ladder(EPOCH, 1.7e3, 3.3e4, 600, 1e11, 0.5, n_sizes=3, realisable=cands)
+    assert roomy.sizes == [1760.0, 6592.0, 32112.0] and roomy.seconds < 60
+    tight = P.design_ladder(EPOCH, 1.7e3, 3.3e4, 10, 1e11, 0.5, n_sizes=3, realisable=cands)
+    assert tight.sizes[-1] < 32112 and tight.seconds <= 10 and any("lowered" in n for n in tight.notes)
+    with pytest.raises(ValueError, match="even the smallest 3-size ladder"):
+        P.design_ladder(EPOCH, 1.7e3, 3.3e4, 1e-6, 1e11, 0.5, realisable=cands)
+    sizes, _ = P.pick_sizes(list(range(1, 11)), 1, 10, 10)
+    assert sizes == [float(v) for v in range(1, 11)]
 
 def synthetic_runs(tmp_path, noise=0.005, seed=0):
     law = {"E": 1.8, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.3}
