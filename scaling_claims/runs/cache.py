@@ -8,11 +8,21 @@ Layout under the cache directory (see ``resolve_cache_dir``)::
     runs/<key>.json     one record per spec key (written atomically: temp file + os.replace)
     locks/<key>.lock    one ``filelock`` lock per key, held while that spec trains
 
-A record is ``{"format": 1, "key", "created_at" (epoch seconds), "created_pid", "host",
-"result": RunResult.to_dict()}``. Failed runs (``status == "failed"``) are recorded too, with
-their reason, so a diverging configuration is not retrained on every sweep; ``--refresh``
-retrains them. A record that cannot be read (truncated, not JSON, wrong key, missing fields)
-is treated as absent: it is moved aside to ``runs/<key>.json.corrupt`` and the spec is
+A record is ``{"format": 2, "key", "created_at" (epoch seconds), "created_pid", "host",
+"result": RunResult.to_dict(), "digest"}``. ``digest`` is ``"sha256:<hex>"`` of the record's
+canonical JSON without the digest (``record_digest``): it covers the result's numbers, the spec
+it answers (``result.spec``; its ``RunSpec.key()`` must also equal the record's key) and the
+provenance, so bit rot, a bad sync or a hand edit is detected on read. It is a checksum, not a
+signature: anyone who edits a record and recomputes the digest is not detected. Records written
+before digests existed (format 1, no digest) that pass every other check are accepted and sealed
+in place (the same record, format 2, with its digest: ``created_at`` and the numbers unchanged),
+so an existing cache is not retrained; see docs/running.md.
+
+Failed runs (``status == "failed"``) are recorded too, with their reason, so a diverging
+configuration is not retrained on every sweep; ``--refresh`` retrains them. A record that cannot
+be used (unreadable, not UTF-8, not JSON or nested too deep, a folder at its path, wrong key,
+missing fields, a digest that does not match) is damage: it is moved aside to
+``runs/<key>.json.corrupt`` with a warning naming the key and the reason, and the spec is
 retrained; it never crashes a sweep.
 
 The key already carries ``CODE_VERSION``, a hash of the engine's sources (see
@@ -22,6 +32,7 @@ looked up.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -38,7 +49,8 @@ import filelock
 from scaling_claims.engine import RunResult, RunSpec
 
 ENV_VAR = "SCALING_CLAIMS_CACHE"
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
+LEGACY_FORMAT = 1  # records written before digests existed: accepted once, then sealed
 
 TrainFn = Callable[[RunSpec], RunResult]
 
@@ -114,6 +126,27 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot store {type(value).__name__} in a run record")
 
 
+def record_digest(record: dict) -> str:
+    """``"sha256:<hex>"`` of ``record`` without its ``digest``, as canonical JSON (sorted keys, no
+    spaces). ``record`` is what JSON gives back (plain lists, floats, NaN as NaN), so the writer
+    and any later reader hash the same text."""
+    body = {k: v for k, v in record.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+class DamagedRecord(ValueError):
+    """Why a record cannot be used (the reason goes into the warning)."""
+
+
+def _reason(err: BaseException) -> str:
+    """One line for a warning: the exception's type and the first line of its message."""
+    if isinstance(err, DamagedRecord):
+        return str(err)
+    text = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 @dataclass(frozen=True)
 class CacheRecord:
     """One stored run with its provenance (who wrote it and when)."""
@@ -162,44 +195,135 @@ class RunCache:
 
     # -- reading ---------------------------------------------------------------------------
     def read(self, key: str) -> CacheRecord | None:
-        """The record for ``key`` with its provenance, or None if absent or unreadable.
+        """The record for ``key`` with its provenance, or None if absent or damaged.
 
-        An unreadable record is moved aside to ``<key>.json.corrupt`` (with a warning) so the
-        spec is retrained instead of crashing the sweep.
+        Damage is anything that keeps the record from being used as it was written: a failure
+        to read the path (a folder there, no permission), to decode it (not UTF-8, a BOM), to
+        parse it (not JSON, nested too deep), or to validate it (not an object, wrong format or
+        key, missing fields, a spec whose key is not this key, a digest that does not match).
+        A damaged record is moved aside to ``<key>.json.corrupt`` with a warning naming the key
+        and the reason, so the spec is retrained instead of crashing the sweep.
         """
+        return self._read(key, locked=False)
+
+    def _read(self, key: str, *, locked: bool) -> CacheRecord | None:
+        """``read``; ``locked`` says the caller holds the key's lock (so moving a damaged
+        record aside, or sealing a legacy one, needs no lock of its own)."""
         path = self.path(key)
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
-        try:
-            raw = json.loads(text)
-            if raw.get("format") != RECORD_FORMAT or raw.get("key") != key:
-                raise ValueError(f"format/key mismatch (format={raw.get('format')!r}, key={raw.get('key')!r})")
-            result = RunResult.from_dict(dict(raw["result"]))
-            if result.key != key or result.status not in ("ok", "failed"):
-                raise ValueError(f"result key/status invalid ({result.key!r}, {result.status!r})")
-            return CacheRecord(
-                key=key,
-                created_at=float(raw["created_at"]),
-                created_pid=int(raw["created_pid"]),
-                host=str(raw.get("host", "")),
-                result=result,
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            self._quarantine(path, err)
+        except OSError as err:  # a folder at the path, no permission, an I/O error
+            self._quarantine(key, path, None, f"cannot read it: {type(err).__name__}: {err.strerror or err}",
+                             locked=locked)
             return None
-
-    def _quarantine(self, path: Path, err: Exception) -> None:
-        warnings.warn(f"run cache: unreadable record {path.name} ({err}); it will be retrained", stacklevel=3)
         try:
-            os.replace(path, path.with_name(path.name + ".corrupt"))
-        except OSError:
-            pass  # another process moved or rewrote it first
+            raw, rec = self._parse(key, data)
+        except Exception as err:  # noqa: BLE001 -- any failure is damage, never a crash
+            self._quarantine(key, path, data, _reason(err), locked=locked)
+            return None
+        if raw.get("format") == LEGACY_FORMAT:
+            self._seal(key, path, data, raw, locked=locked)
+        return rec
+
+    @staticmethod
+    def _parse(key: str, data: bytes) -> tuple[dict, CacheRecord]:
+        """The record in ``data`` (raw JSON and parsed); raises on any damage."""
+        text = data.decode("utf-8")  # strict: random bytes raise UnicodeDecodeError
+        raw = json.loads(text)  # a BOM, a truncation or garbage raise ValueError; deep nesting RecursionError
+        if not isinstance(raw, dict):
+            raise DamagedRecord(f"not a JSON object but {type(raw).__name__}")
+        fmt = raw.get("format")
+        if fmt not in (RECORD_FORMAT, LEGACY_FORMAT):
+            raise DamagedRecord(f"unknown format {fmt!r}")
+        if raw.get("key") != key:
+            raise DamagedRecord(f"it is the record of key {raw.get('key')!r}")
+        if fmt == RECORD_FORMAT:
+            if "digest" not in raw:
+                raise DamagedRecord("the digest is missing")
+            if raw["digest"] != record_digest(raw):
+                raise DamagedRecord("digest mismatch: the record was changed after it was written")
+        elif "digest" in raw:
+            raise DamagedRecord("a format-1 record with a digest")
+        if not isinstance(raw.get("result"), dict):
+            raise DamagedRecord("no result")
+        result = RunResult.from_dict(dict(raw["result"]))
+        if result.key != key or result.status not in ("ok", "failed"):
+            raise DamagedRecord(f"result key/status invalid ({result.key!r}, {result.status!r})")
+        if not isinstance(result.spec, dict) or RunSpec.from_dict(result.spec).key() != key:
+            raise DamagedRecord("the result's spec does not answer this key")
+        rec = CacheRecord(key=key, created_at=float(raw["created_at"]), created_pid=int(raw["created_pid"]),
+                          host=str(raw.get("host", "")), result=result)
+        return raw, rec
+
+    def _quarantine(self, key: str, path: Path, seen: bytes | None, reason: str, *, locked: bool) -> None:
+        """Warn, and move the damaged record aside (``<key>.json.corrupt``; a second name if
+        that is taken by something that cannot be replaced). Without the key's lock it is taken
+        first (not waited for) and the file moved only if it is still what was read, so a
+        record that another process has just rewritten is never moved aside."""
+        where = path.name + ".corrupt"
+        lock = None if locked else self.lock(key)
+        if lock is not None:
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                # the holder reads the record again under its lock, and moves it aside or rewrites it
+                warnings.warn(f"run cache: unreadable record for key {key} ({reason}); another process "
+                              "holds the key, which will retrain it", stacklevel=4)
+                return
+        try:
+            if seen is not None:
+                try:
+                    if path.read_bytes() != seen:
+                        return  # rewritten since we read it: not ours to move
+                except OSError:
+                    return
+            target = path.with_name(where)
+            try:
+                os.replace(path, target)
+            except OSError:  # a folder onto a file or the reverse, a non-empty folder: another name
+                target = path.with_name(f"{where}.{time.time_ns()}.{os.getpid()}")
+                try:
+                    os.replace(path, target)
+                except OSError:
+                    target = None
+            moved = f"moved aside to {target.name}" if target is not None else "it could not be moved aside"
+            warnings.warn(f"run cache: unreadable record for key {key} ({reason}); {moved}, the run will be "
+                          "retrained", stacklevel=4)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _seal(self, key: str, path: Path, seen: bytes, raw: dict, *, locked: bool) -> None:
+        """Rewrite a legacy (format-1) record as format 2 with its digest, unchanged otherwise
+        (provenance and numbers as read), under the key's lock and only if the file is still
+        what was read. Skipped quietly if another process holds the key: a later read seals it."""
+        lock = None if locked else self.lock(key)
+        if lock is not None:
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                return
+        try:
+            try:
+                if path.read_bytes() != seen:
+                    return
+            except OSError:
+                return
+            sealed = {**raw, "format": RECORD_FORMAT}
+            sealed["digest"] = record_digest(sealed)
+            self._write(key, json.dumps(sealed))
+        finally:
+            if lock is not None:
+                lock.release()
 
     def get(self, key: str, newer_than: float | None = None) -> RunResult | None:
-        """The cached RunResult, or None if absent, unreadable, or created before ``newer_than``."""
-        rec = self.read(key)
+        """The cached RunResult, or None if absent, damaged, or created before ``newer_than``."""
+        return self._get(key, newer_than, locked=False)
+
+    def _get(self, key: str, newer_than: float | None, *, locked: bool) -> RunResult | None:
+        rec = self._read(key, locked=locked)
         if rec is None or (newer_than is not None and rec.created_at < newer_than):
             return None
         return rec.result
@@ -220,7 +344,8 @@ class RunCache:
     # -- writing ---------------------------------------------------------------------------
     def put(self, result: RunResult) -> CacheRecord:
         """Write ``result`` atomically: a temp file in the same directory, fsync, os.replace.
-        A reader sees either the old record or the whole new one, never a partial file."""
+        A reader sees either the old record or the whole new one, never a partial file. The
+        record carries its digest (``record_digest``), checked on every read."""
         key = self._check_key(result.key)
         record = {
             "format": RECORD_FORMAT,
@@ -230,8 +355,17 @@ class RunCache:
             "host": socket.gethostname(),
             "result": result.to_dict(),
         }
-        # NaN/inf losses of failed runs are written as NaN/Infinity (Python's json reads them back)
-        text = json.dumps(record, default=_json_default)
+        # NaN/inf losses of failed runs are written as NaN/Infinity (Python's json reads them back);
+        # the digest is taken over what a reader will parse (tuples as lists, numpy as numbers)
+        stored = json.loads(json.dumps(record, default=_json_default))
+        stored["digest"] = record_digest(stored)
+        self._write(key, json.dumps(stored))
+        # hand back what a reader will see (JSON turns tuples into lists), so a freshly trained
+        # result and a cached one are equal
+        return CacheRecord(key, record["created_at"], record["created_pid"], record["host"],
+                           RunResult.from_dict(stored["result"]))
+
+    def _write(self, key: str, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.runs_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -245,10 +379,6 @@ class RunCache:
             except OSError:
                 pass
             raise
-        # hand back what a reader will see (JSON turns tuples into lists), so a freshly trained
-        # result and a cached one are equal
-        stored = RunResult.from_dict(json.loads(text)["result"])
-        return CacheRecord(key, record["created_at"], record["created_pid"], record["host"], stored)
 
     # -- the executor's operation ----------------------------------------------------------
     def claim(self, key: str, *, refresh_since: float | None = None,
@@ -266,7 +396,7 @@ class RunCache:
             lock.acquire(timeout=-1 if blocking else 0)
         except filelock.Timeout:
             return "busy", None, None
-        hit = self.get(key, refresh_since)
+        hit = self._get(key, refresh_since, locked=True)
         if hit is not None:
             lock.release()
             return "cached", hit, None
