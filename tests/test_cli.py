@@ -111,4 +111,53 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
                                   ["fit"], ["nonsense"]])
 def test_usage_errors_exit_2(tmp_path, args):
     out = cli(*args, cwd=tmp_path)
-    assert out.returncode == 2 and "usage:" in out.stderr
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("scaling-claims") and "--help` lists the options" in lines[0]
+
+
+def test_a_bug_is_one_line_and_exit_1_and_debug_shows_the_traceback(tmp_path, monkeypatch, capsys):
+    """An exception that is not the user's doing (here a TypeError planted in the fit) ends in one
+    line naming it, exit status 1; --debug prints the traceback."""
+    from scaling_claims import cli as cli_mod, userruns
+
+    csv, _ = synthetic_runs(tmp_path)
+
+    def broken(*a, **k):
+        raise TypeError("planted")
+
+    monkeypatch.setattr(userruns, "fit_main", broken)
+    assert cli_mod.main(["fit", str(csv), "--out", str(tmp_path / "f")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("scaling-claims fit: failed: TypeError: planted") and len(err) == 1
+    assert cli_mod.main(["fit", str(csv), "--out", str(tmp_path / "f"), "--debug"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def _actions(parser):
+    import argparse
+
+    for action in parser._actions:  # argparse keeps no public list of a parser's options
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from ((f"{name} {a}", act) for a, act in _actions(sub))
+        else:
+            yield ("/".join(action.option_strings) or action.dest), action
+
+
+def test_every_option_has_help_and_version_exists(tmp_path):
+    from scaling_claims.cli import build_parser
+
+    missing = [name for name, action in _actions(build_parser()) if not action.help]
+    assert not missing, f"options without help text: {missing}"
+    out = cli("--version", cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("scaling-claims ")
+
+
+def test_help_imports_nothing_heavy(tmp_path):
+    """`scaling-claims --help` answers at once because the parser imports no NumPy extension,
+    SciPy, pandas, matplotlib or torch (their import is most of a cold start's second)."""
+    code = ("import sys; from scaling_claims.cli import build_parser; build_parser(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'pandas', 'matplotlib', 'torch'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr

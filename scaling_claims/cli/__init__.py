@@ -49,14 +49,21 @@ def _join_negative_numbers(argv: Sequence[str]) -> list[str]:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the flag (not the whole usage block) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scaling-claims", formatter_class=HelpFormatter,
+    parser = _Parser(prog="scaling-claims", formatter_class=HelpFormatter,
                                      description="Fit your own runs, plan a training run, design a ladder and "
                                                  "train it, rebuild the claims report.",
                                      epilog="`scaling-claims COMMAND --help` lists a command's options.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="print the full traceback of an unexpected error")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     # SUPPRESS: given after the command it sets the flag; absent there, it keeps the top level's value
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the full traceback of an unexpected error")

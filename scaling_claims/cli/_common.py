@@ -21,12 +21,13 @@ EXIT_FAILURE = 1  # something else failed (a run, or a bug: one line, --debug fo
 JSON_SCHEMA_VERSION = 1  # bump on any incompatible change to a --json document (docs/cli-json.md)
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows each option's default (when it has a meaningful one) and keeps descriptions' lines."""
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, when it has one worth showing (not None, not a flag's False)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "%(default)" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "%(default)" in text or unset or not action.option_strings:
             return text
         default = ",".join(map(str, action.default)) if isinstance(action.default, (list, tuple)) else "%(default)s"
         return f"{text} (default: {default})"
