@@ -216,9 +216,10 @@ def fit_main(runs: pd.DataFrame, method: str = "huber", tie_exponents: bool = Fa
         kwargs["asymmetry"] = asymmetry
     fit = fit_chinchilla(runs.N.to_numpy(), runs.D.to_numpy(), runs.loss.to_numpy(), **kwargs)
     source = f"fitted by scaling-claims ({method}" + (", tied exponents" if tie_exponents else "") + f") to {len(runs)} runs"
-    law = Law.from_fit(fit, name=name, source=source, convention=convention)
+    fitted = {k: [float(runs[k].min()), float(runs[k].max())] for k in ("N", "D", "C", "loss")}
+    law = Law.from_fit(fit, name=name, source=source, convention=convention, fitted_range=fitted)
     out = RunsFit(runs, columns or {}, fit, None, law, options={"kwargs": kwargs, "name": name, "source": source,
-                                                                "convention": convention})
+                                                                "convention": convention, "range": fitted})
     out.notes.extend(runs.attrs.get("notes", []))
     return out
 
@@ -257,7 +258,7 @@ def run_diagnostics(res: RunsFit, n_boot: int = 1000, seed: int = 0) -> RunsFit:
             else:
                 o = res.options
                 res.law = Law.from_fit(fit, name=o["name"], source=o["source"], convention=o["convention"],
-                                       bootstrap=res.boot)
+                                       bootstrap=res.boot, fitted_range=o["range"])
                 if res.boot.n < res.boot.requested:
                     res.notes.append(f"the bootstrap fitted {res.boot.n} of {res.boot.requested} resamples "
                                      "(the others held a single size or token count)")
