@@ -26,11 +26,15 @@ TESTS = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory):
     """One local Ray instance for the module; its workers inherit this environment (the fake
-    trainers' module on the path, the kill-marker folder)."""
+    trainers' module on the path, the kill-marker folder). A token of its own in
+    ``RAY_AUTH_TOKEN``: Ray >= 2.59 turns token authentication on for a local ``ray.init()`` and
+    would otherwise write ``~/.ray/auth_token`` into the user's home, which then switches every
+    later ``ray start --head`` of this user to token authentication (issue 29)."""
     markers = tmp_path_factory.mktemp("kill-markers")
-    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "KILL_MARKER_DIR")}
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "KILL_MARKER_DIR", "RAY_AUTH_TOKEN", "RAY_AUTH_MODE")}
     os.environ["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(TESTS.parent), saved["PYTHONPATH"] or ""])
     os.environ["KILL_MARKER_DIR"] = str(markers)
+    os.environ["RAY_AUTH_TOKEN"] = os.urandom(16).hex()
     if ray.is_initialized():  # another test in this process left one: start clean
         ray.shutdown()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

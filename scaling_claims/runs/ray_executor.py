@@ -17,11 +17,21 @@ its result recorded as failed with that reason rather than cached under the wron
 Where the cluster is: ``address`` (``--ray-address``), else ``$RAY_ADDRESS``, else a local Ray
 instance started on this machine. Every worker needs scaling-claims installed at the same
 version (``pip install -e .`` on each node, or a Ray ``runtime_env``); see docs/running.md.
+
+Token authentication (Ray >= 2.52): ``ray start --head`` turns it on when a token exists on the
+head (``~/.ray/auth_token``, which any local ``ray.init()`` of Ray >= 2.59 creates), but a driver
+given an explicit address does not pick its own token up, and fails. So, with an address and
+``RAY_AUTH_MODE`` unset, the executor turns token mode on for this process when a token is
+available here (``$RAY_AUTH_TOKEN``, ``$RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``), which
+also connects to a head without authentication (it ignores the token). A cluster that cannot be
+joined is a ``ValueError`` with one line saying what to set (``connect_error``). Ray < 2.52 has
+no token authentication: nothing is changed there.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from typing import Sequence
 
 import filelock
@@ -44,6 +54,79 @@ def _train_remote(spec_dicts: list[dict], train_fn: TrainFn | None) -> list[dict
     return [train_or_fail(specs[0], train_fn).to_dict()]
 
 
+AUTH_HELP = ("set RAY_AUTH_TOKEN to the head's token (print it with `ray get-auth-token` on the head), or copy "
+             "the head's ~/.ray/auth_token to this machine")
+
+
+def token_auth_supported(ray) -> bool:
+    """Whether this Ray has token authentication (2.52 and later)."""
+    try:
+        from ray._raylet import AuthenticationTokenLoader  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(ray.exceptions, "AuthenticationError")
+
+
+def use_local_token(ray) -> bool:
+    """With ``RAY_AUTH_MODE`` unset and a token available on this machine, turn token mode on
+    for this process (and the processes it starts), as ``ray start --head`` does for the head;
+    return whether token mode is on. An explicit ``RAY_AUTH_MODE`` is respected as it is."""
+    mode = os.environ.get("RAY_AUTH_MODE")
+    if mode is not None or not token_auth_supported(ray):
+        return (mode or "").lower() == "token"
+    try:
+        from ray._raylet import AuthenticationTokenLoader, Config
+
+        if not AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
+            return False
+        os.environ["RAY_AUTH_MODE"] = "token"
+        Config.initialize("")  # Ray caches its config: let this process see token mode too
+    except (ImportError, AttributeError, TypeError):  # another Ray's internals: leave auth to Ray
+        return os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
+    return True
+
+
+def _is_auth_error(ray, err: BaseException) -> bool:
+    auth_type = getattr(ray.exceptions, "AuthenticationError", None)
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if auth_type is not None and isinstance(err, auth_type):
+            return True
+        text = str(err)
+        if "InvalidAuthToken" in text or "Unauthenticated" in text or "AuthenticationError" in text:
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def unreachable(address: str, timeout: float = 5.0) -> str | None:
+    """Why nothing answers at a ``HOST:PORT`` address (refused, unknown host, timed out), or None
+    when a TCP connection opens (or the address has another form: ``auto``, ``ray://...``). Ray
+    itself retries a dead address for minutes (about 40 s per try); this answers at once."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or "://" in address or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return None
+    except OSError as err:
+        return f"{type(err).__name__}: {err.strerror or err}"
+
+
+def connect_error(ray, address: str, err: BaseException, token_mode: bool) -> str:
+    """One line saying why the cluster at ``address`` cannot be joined and what to set."""
+    if _is_auth_error(ray, err):
+        if token_mode:
+            return (f"the Ray cluster at {address} rejected this machine's token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH "
+                    f"or ~/.ray/auth_token): {AUTH_HELP}")
+        return (f"the Ray cluster at {address} uses token authentication and this machine has no token: "
+                f"{AUTH_HELP}")
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return (f"cannot connect to the Ray cluster at {address} ({type(err).__name__}: {first}); is "
+            "`ray start --head` running there, at that port, reachable from here?")
+
+
 class RayExecutor:
     """Runs specs as Ray tasks (one CPU each, one GPU for CUDA specs); the driver writes the cache."""
 
@@ -61,8 +144,21 @@ class RayExecutor:
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self._owns_ray = False
         if not ray.is_initialized():
-            kwargs = {"address": self.address} if self.address else {"num_cpus": num_cpus}
-            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kwargs)
+            if self.address:
+                why = unreachable(self.address)
+                if why is not None:
+                    raise ValueError(f"cannot connect to the Ray cluster at {self.address} ({why}); is `ray start "
+                                     "--head` running there, at that port, reachable from here?")
+                token_mode = use_local_token(ray)
+                try:
+                    ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                             ignore_reinit_error=True)
+                except Exception as err:  # noqa: BLE001 -- any failure to join is one line for the user
+                    if ray.is_initialized():
+                        ray.shutdown()
+                    raise ValueError(connect_error(ray, self.address, err, token_mode)) from None
+            else:
+                ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
             self._owns_ray = True
         self._remote = ray.remote(_train_remote)
 
