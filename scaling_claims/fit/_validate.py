@@ -73,3 +73,29 @@ def check_in_range(arr: np.ndarray, name: str, lo: float, hi: float, *, lo_open:
     if bad.size:
         lb, rb = ("(" if lo_open else "["), (")" if hi_open else "]")
         raise ValueError(f"{name} must lie in {lb}{lo}, {hi}{rb}; got {float(arr[bad[0]])!r} at index {int(bad[0])}")
+
+
+def as_real_array(value: Any, name: str) -> np.ndarray:
+    """:func:`as_float_array`, refusing complex input with a ``ValueError`` (NumPy would drop the
+    imaginary part with only a ``ComplexWarning``)."""
+    try:
+        probe = np.asarray(value)
+    except (TypeError, ValueError):
+        probe = None  # ragged or odd input: as_float_array names the problem
+    if probe is not None:
+        if probe.dtype.kind == "c":
+            raise ValueError(f"{name} must be real, got complex values (dtype {probe.dtype})")
+        if probe.dtype.kind == "O" and any(isinstance(v, complex) for v in probe.ravel().tolist()):
+            raise ValueError(f"{name} must be real, got a complex value")
+    return as_float_array(value, name)
+
+
+def check_level(level: Any) -> float:
+    """The confidence level as a float strictly between 0 and 1, or ``ValueError`` (a level of 1
+    or more, 0 or less, NaN or a non-number would make every interval NaN or infinite)."""
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, float, np.integer, np.floating)):
+        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+    v = float(level)
+    if not 0.0 < v < 1.0:  # NaN fails too
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    return v
