@@ -25,6 +25,11 @@ missing fields, a digest that does not match) is damage: it is moved aside to
 ``runs/<key>.json.corrupt`` with a warning naming the key and the reason, and the spec is
 retrained; it never crashes a sweep.
 
+Runs of a trainer other than the engine's (``--trainer``, ``scaling_claims.runs.trainer``) are kept
+under ``trainers/<trainer>-<hash of its identity>/`` with the same layout (``RunCache(root,
+trainer=identity)``): the trainer's identity is part of where a record is looked up, so runs of
+different trainers never mix and the engine's own keys are unchanged.
+
 The key already carries ``CODE_VERSION``, a hash of the engine's sources (see
 ``scaling_claims.specs.engine_fingerprint``), so records made by other code are simply never
 looked up.
@@ -147,6 +152,15 @@ def _reason(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
+def trainer_folder(identity: str) -> str:
+    """Where the records of the trainer ``identity`` (``runs.trainer.TrainerRef.identity``,
+    ``"module:function@version"``) live under the cache root: ``trainers/<name>-<hash>``. The
+    engine's own records stay at the root, under the same keys as before; a trainer's records
+    are keyed by the same ``RunSpec.key()`` in its own folder, so two trainers' runs never mix."""
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in identity.partition("@")[0])[:80]
+    return f"trainers/{name}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+
 @dataclass(frozen=True)
 class CacheRecord:
     """One stored run with its provenance (who wrote it and when)."""
@@ -167,8 +181,10 @@ class RunCache:
     how cooperative sweeps split work (see ``scaling_claims.sweep``).
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None, trainer: str | None = None) -> None:
         self.root = resolve_cache_dir(root)
+        if trainer is not None:  # another trainer's runs: a folder of their own (trainer_folder)
+            self.root = self.root / trainer_folder(trainer)
         self.runs_dir = self.root / "runs"
         self.locks_dir = self.root / "locks"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
