@@ -24,6 +24,13 @@ Options (``pytest --help``, group "scaling-claims"):
 ``--cache-dir PATH``             run cache (else $SCALING_CLAIMS_CACHE, else
                                  ~/.cache/scaling-claims)
 ``--refresh``                    retrain every spec whose record predates this session
+``--trainer MODULE:FUNCTION``    train every run of the session with this function instead of
+                                 the engine's ``train`` (``RunSpec -> RunResult``; docs/trainers.md):
+                                 its runs are cached apart, a claim whose runs it cannot honour
+                                 is skipped (inconclusive) with its reason, and the session
+                                 writes a conformance report beside the claims report
+``--reference PATH``             the artifacts folder of an engine session to compare a
+                                 ``--trainer`` session with (default ``<rootdir>/artifacts``)
 ``--progress-every SECONDS``     live sweep progress lines (runs done / total, from the cache,
                                  ETA) from the process that owns the terminal, also under
                                  ``-n 2`` (default 5 s on a terminal, 30 s otherwise; 0 turns
@@ -39,6 +46,12 @@ Fixtures (all session-scoped, so module- and session-scoped fixtures may use the
                   ``sweep.results(specs, desc=...) -> list[RunResult]`` (same runs, as
                   objects, in the order given: loss curves live there);
                   ``sweep.scaled(n, minimum=1)`` -> ``max(minimum, round(n * budget_scale))``
+
+With ``--trainer``, artifacts go to ``<rootdir>/artifacts/trainers/<module.function>/`` unless
+``--artifacts-dir`` is given, so the engine's records (the reference) are kept; the session adds
+``trainer.json``, ``conformance.md`` / ``conformance.json`` (each claim's verdict beside the
+reference engine's at the same sizes, differences marked) and names the trainer in ``report.md``
+(``scaling_claims.claims.conformance``).
 
 Selection: with no ``-m`` given, tests marked ``slow`` or ``bench`` are deselected, so plain
 ``pytest tests`` and ``pytest claims`` stay quick; select them with ``-m slow`` / ``-m bench``.
@@ -64,6 +77,7 @@ import pytest
 
 from scaling_claims.runs import live
 from scaling_claims.runs.cache import RunCache, TrainFn
+from scaling_claims.runs.trainer import TrainerRef, UNSUPPORTED, is_unsupported, load_trainer
 from scaling_claims.runs.executors import EXECUTOR_NAMES, make_executor, single_thread_torch
 from scaling_claims.engine import DEVICES, RunResult, RunSpec
 from scaling_claims.runs.sweep import results_frame, run_sweep
@@ -124,13 +138,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="retrain specs whose cached record predates this session")
     group.addoption("--progress-every", type=_non_negative_float, default=None, metavar="SECONDS",
                     help="live sweep progress lines every SECONDS (default 5 on a terminal, 30 otherwise; 0: off)")
+    group.addoption("--trainer", default=None, metavar="MODULE:FUNCTION", dest="sc_trainer",
+                    help="train every run with this function (RunSpec -> RunResult) instead of the engine's "
+                         "train; docs/trainers.md")
+    group.addoption("--reference", default=None, metavar="PATH", dest="sc_reference",
+                    help="artifacts folder of an engine session to compare a --trainer session with "
+                         "(default: <rootdir>/artifacts)")
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def _configure_trainer(config: pytest.Config) -> None:
+    """Load ``--trainer`` (the repository root and the invocation folder are searched too, so
+    ``examples.trainers...`` imports from a checkout) and move the artifacts of its session to
+    their own folder unless ``--artifacts-dir`` says where."""
+    name = config.getoption("sc_trainer", None)
+    search = [str(config.rootpath), str(config.invocation_params.dir)]
+    try:
+        ref = load_trainer(name, search=search)
+    except ValueError as err:
+        raise pytest.UsageError(str(err)) from None
+    config._sc_trainer = ref  # type: ignore[attr-defined]
+    if ref is not None and not config.getoption("sc_artifacts_dir", None):
+        config.option.sc_artifacts_dir = str(config.rootpath / "artifacts" / "trainers" / ref.folder)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _configure_trainer(config)
     config._sc_display = None  # type: ignore[attr-defined]
     if _is_xdist_worker(config):
         start = config.workerinput.get(_START_KEY)  # type: ignore[attr-defined]
@@ -202,6 +238,24 @@ def resolve_device(requested: str) -> str:
         raise pytest.UsageError(f"--device {requested}: {err}") from None
 
 
+def collapsed_sizes(results: Sequence[RunResult]) -> str:
+    """Why a trainer's runs do not honour the requested model sizes, or "": requested models of
+    different sizes (engine convention) that came back with one and the same reported parameter
+    count (the trainer trained one model for them)."""
+    from scaling_claims.engine import param_counts
+
+    by_reported: dict[int, set[int]] = {}
+    for r in results:
+        if r.ok and r.params.get("total"):
+            requested = param_counts(r.run_spec().model)["total"]
+            by_reported.setdefault(int(r.params["total"]), set()).add(requested)
+    worst = max(by_reported.items(), key=lambda kv: len(kv[1]), default=(0, set()))
+    if len(worst[1]) < 2:
+        return ""
+    return (f"{len(worst[1])} requested model sizes ({', '.join(f'{n:,}' for n in sorted(worst[1]))} parameters) all "
+            f"came back as one model of {worst[0]:,} parameters")
+
+
 class Sweeper:
     """The ``sweep`` fixture: runs specs through the session's cache and executor."""
 
@@ -213,14 +267,27 @@ class Sweeper:
         self._count = itertools.count()
 
     def results(self, specs: Sequence[RunSpec], desc: str = "sweep") -> list[RunResult]:
-        """RunResults for ``specs`` in the order given (training whatever is not cached)."""
+        """RunResults for ``specs`` in the order given (training whatever is not cached). With
+        ``--trainer``, runs the trainer cannot honour skip the test (the claim is inconclusive,
+        with the trainer's reason) rather than being trained some other way."""
         sink = None
         if self.progress_dir is not None and os.path.isdir(self.progress_dir):
             sink = live.file_sink(self.progress_dir, f"{os.getpid()}-{next(self._count)}")
         # With the live display on, the sweep's own stderr lines would only be captured.
-        return run_sweep(specs, self.cache, self.executor, refresh=self.refresh_since is not None,
-                         refresh_since=self.refresh_since, train_fn=self.train_fn, desc=desc,
-                         progress=sink is None, progress_sink=sink)
+        results = run_sweep(specs, self.cache, self.executor, refresh=self.refresh_since is not None,
+                            refresh_since=self.refresh_since, train_fn=self.train_fn, desc=desc,
+                            progress=sink is None, progress_sink=sink)
+        if self.train_fn is not None:
+            refused = [r for r in results if is_unsupported(r)]
+            if refused:
+                reasons = sorted({str(r.failure)[len(UNSUPPORTED):] for r in refused})
+                pytest.skip(f"trainer {getattr(self.train_fn, 'name', self.train_fn)} cannot honour {len(refused)} "
+                            f"of {len(results)} run(s) of {desc!r}: {'; '.join(reasons)}")
+            collapsed = collapsed_sizes(results)
+            if collapsed:
+                raise RuntimeError(f"trainer {getattr(self.train_fn, 'name', self.train_fn)} does not honour the "
+                                   f"requested model size in {desc!r}: {collapsed}")
+        return results
 
     def __call__(self, specs: Sequence[RunSpec], desc: str = "sweep"):
         """A pandas DataFrame with one row per spec (see ``results_frame``)."""
@@ -242,8 +309,14 @@ def budget_scale(pytestconfig: pytest.Config) -> float:
 
 
 @pytest.fixture(scope="session")
-def run_cache(pytestconfig: pytest.Config) -> RunCache:
-    return RunCache(pytestconfig.getoption("sc_cache_dir"))
+def trainer(pytestconfig: pytest.Config) -> TrainerRef | None:
+    """The session's ``--trainer`` (a ``runs.trainer.TrainerRef``), or None for the engine's."""
+    return getattr(pytestconfig, "_sc_trainer", None)
+
+
+@pytest.fixture(scope="session")
+def run_cache(pytestconfig: pytest.Config, trainer: TrainerRef | None) -> RunCache:
+    return RunCache(pytestconfig.getoption("sc_cache_dir"), trainer=None if trainer is None else trainer.identity)
 
 
 @pytest.fixture(scope="session")
@@ -264,7 +337,48 @@ def sweep_executor(pytestconfig: pytest.Config, device: str):
 
 
 @pytest.fixture(scope="session")
-def sweep(pytestconfig: pytest.Config, run_cache: RunCache, sweep_executor, budget_scale: float) -> Sweeper:
+def sweep(pytestconfig: pytest.Config, run_cache: RunCache, sweep_executor, budget_scale: float,
+          trainer: TrainerRef | None) -> Sweeper:
     since = pytestconfig._sc_session_start if pytestconfig.getoption("refresh") else None  # type: ignore[attr-defined]
-    return Sweeper(run_cache, sweep_executor, budget_scale, since,
+    return Sweeper(run_cache, sweep_executor, budget_scale, since, train_fn=trainer,
                    progress_dir=getattr(pytestconfig, "_sc_progress_dir", None))
+
+
+# ----------------------------------------------------------------------------- the conformance report
+
+def _artifacts(config: pytest.Config):
+    from scaling_claims.claims.claims_plugin import artifacts_dir
+
+    return artifacts_dir(config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After the claims report is written (controller only): with ``--trainer``, name the trainer
+    in it and write the conformance report; without, mark the folder as the engine's (a
+    reference for later ``--trainer`` sessions)."""
+    config = session.config
+    if _is_xdist_worker(config) or config.option.collectonly:
+        return
+    from scaling_claims.claims import conformance
+
+    art = _artifacts(config)
+    if not conformance.wrote_claims(art, config._sc_session_start):  # type: ignore[attr-defined]
+        return  # no claim ran in this session (e.g. the library tests): nothing to compare or mark
+    ref = getattr(config, "_sc_trainer", None)
+    if ref is None:
+        conformance.mark_engine_session(art)
+        return
+    reference = config.getoption("sc_reference", None) or str(config.rootpath / "artifacts")
+    config._sc_conformance = conformance.write(  # type: ignore[attr-defined]
+        art, conformance.trainer_info(ref, config.getoption("budget")), reference)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    summary = getattr(config, "_sc_conformance", None)
+    if summary is None or _is_xdist_worker(config):
+        return
+    terminalreporter.write_sep("=", "conformance")
+    for line in summary:
+        terminalreporter.write_line(line)
