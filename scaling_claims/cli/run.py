@@ -31,10 +31,14 @@ def cmd_run(args: argparse.Namespace) -> tuple[int, None]:
         specs = [RunSpec.from_dict(d) for d in raw]
     except (KeyError, TypeError, AttributeError) as err:
         raise ValueError(f"{args.specs}: not a list of RunSpecs ({type(err).__name__}: {err})") from None
+    from scaling_claims.runs.trainer import load_trainer
+
+    trainer = load_trainer(args.trainer, search=[str(Path.cwd())])  # ValueError (exit 2) names the problem
     executor = make_executor(args.executor, args.workers, device=specs[0].device, ray_address=args.ray_address,
                              batching=args.batching)
     try:
-        results = run_sweep(specs, RunCache(args.cache_dir), executor, desc=Path(args.specs).stem)
+        cache = RunCache(args.cache_dir, trainer=None if trainer is None else trainer.identity)
+        results = run_sweep(specs, cache, executor, desc=Path(args.specs).stem, train_fn=trainer)
     finally:
         executor.close()
     frame = results_frame(results)
@@ -86,6 +90,8 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="the Ray cluster for --executor ray (else $RAY_ADDRESS, else a local instance)")
     r.add_argument("--no-batching", dest="batching", action="store_false",
                    help="train tiny same-shape runs one at a time, not as batched ensembles (same records)")
+    r.add_argument("--trainer", metavar="MODULE:FUNCTION",
+                   help="train with this function (RunSpec -> RunResult) instead of the engine; docs/trainers.md")
     r.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", parents=parents, formatter_class=HelpFormatter,
