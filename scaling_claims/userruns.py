@@ -265,8 +265,8 @@ def run_diagnostics(res: RunsFit, n_boot: int = 1000, seed: int = 0) -> RunsFit:
     else:
         res.diagnostics["bootstrap"] = f"skipped: {n_boot} resamples asked for"
     if res.fit.flags:
-        res.notes.append("the fit's own (Gauss-Newton) intervals are flagged (" + "; ".join(res.fit.flags.values())
-                         + ")" + (": the bootstrap intervals are the ones reported" if res.boot is not None else ""))
+        res.notes.append("the fit is flagged (summary.flags)" + ("; the bootstrap intervals are the ones reported"
+                                                                 if res.boot is not None else ""))
     groups = isoflop_groups(runs)
     if groups is None:
         for name in ("isoflop approach1", "isoflop approach2"):
