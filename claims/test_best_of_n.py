@@ -279,7 +279,10 @@ KWA = ("Kwa, Thomas, Garriga-Alonso 2024 ('Catastrophic Goodhart'): with heavy-t
     pytest.param(2, marks=pytest.mark.claim(expect=expect.out_of_regime(
         "Gao et al.'s form was fitted to best-of-n with learned reward models; with df = 2 additive noise the "
         "selected sample's gold falls back toward the base mean as the noise tail takes over (" + KWA + "), a "
-        "flattening the quadratic d (alpha - beta d) cannot follow"))),
+        "flattening the quadratic d (alpha - beta d) cannot follow", expect="refuted", declared="after data",
+        note="R^2 0.857 was measured while writing the test, which then expected the refutation (commit c9fad16, "
+             "2026-11-28); re-declared outside the form's regime in commit 12a8261 (2026-12-01), and its expected "
+             "verdict, refuted, written out in issue 'Verdicts that answer' (item 2)"))),
     3])
 def test_gao_heavy_tailed_noise_rises_then_falls(claim, df):
     trials = best_of_n_gold(f"t{df}")

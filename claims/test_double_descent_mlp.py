@@ -119,7 +119,10 @@ def per_seed(df, col):
                    expect=expect.inconclusive(
                        "the width grid's neighbours of p* sit at 0.76 and 1.24 p*, so the peak's position interval "
                        "reaches 0.76 p*, just outside the window [0.8, 1.25]: the grid cannot pin the peak inside it "
-                       "(measured on the fresh seeds 20-39, which confirm both gaps and the control; see the docstring)"),
+                       "(measured on the fresh seeds 20-39, which confirm both gaps and the control; see the docstring)",
+                       declared="after data",
+                       note="added in commit fed0da6 (2026-12-01), the commit that reported the fresh seeds 20-39's "
+                            "measurement: the claim had no declared expectation (confirmed by default) when they ran"),
                    budget=f"n={N_TRAIN}, K={K}, d={D_IN}, widths {WIDTHS[0]}-{WIDTHS[-1]}, {STEPS} full-batch "
                           f"steps, noise {NOISE} and 0")
 def test_mlp_double_descent_with_label_noise(claim, sweep, device):

@@ -133,21 +133,35 @@ WIRED = ("the rule stops soon after min_fraction allows, at 20-36% of the run, a
          "|error| was 4.7% constant, 6.9% cosine quick (6.9%, 11.6% slow). An LLM's first 20% lies far past its "
          "warmup and transient, on curves of ~1e6-token steps, so this failure is explained by our scale")
 
+# Declared out of regime before the decisive runs (commit cc56f5c), when a refutation there was
+# reported inconclusive; the verdict each cell's evidence gives was written out after those runs.
+REDECLARED = ("declared out of regime in commit cc56f5c (2026-12-01), before its decisive runs, when a refutation "
+              "there was reported inconclusive; the verdict its evidence gives ({verdict}) written out after them, in "
+              "issue 'Verdicts that answer' (item 2), from {source}")
+QUICK_DATA = "the quick run on seeds 12-21 (docs/claims-learning-curves.md)"
+SLOW_DATA = "the slow run on seeds 0-5 (docs/claims-learning-curves.md, docs/results-slow.md)"
+
+
+def regime(why: str, verdict: str, level: str) -> expect.Expectation:
+    return expect.out_of_regime(why, expect=verdict, declared="after data", note=REDECLARED.format(
+        verdict=verdict, source=QUICK_DATA if level == "quick" else SLOW_DATA))
+
+
 EXPECT = {
-    "quick": {("power", "constant", 0.2): expect.out_of_regime(NOISY),
-              ("power", "cosine", 0.2): expect.out_of_regime(NOISY),
+    "quick": {("power", "constant", 0.2): regime(NOISY, "inconclusive", "quick"),
+              ("power", "cosine", 0.2): regime(NOISY, "inconclusive", "quick"),
               ("power", "constant", 0.4): expect.confirmed(),
               ("power", "cosine", 0.4): expect.confirmed(),  # the miss (paired) is below TOL here: see MISS_QUICK
-              ("annealing", "constant", 0.2): expect.out_of_regime(NOISY),
-              ("annealing", "cosine", 0.2): expect.out_of_regime(UNIDENTIFIED)},
-    "slow": {("power", "constant", 0.2): expect.out_of_regime(TRANSIENT),
+              ("annealing", "constant", 0.2): regime(NOISY, "inconclusive", "quick"),
+              ("annealing", "cosine", 0.2): regime(UNIDENTIFIED, "refuted", "quick")},
+    "slow": {("power", "constant", 0.2): regime(TRANSIENT, "refuted", "slow"),
              ("power", "cosine", 0.2): expect.refuted(MISS),
              ("power", "constant", 0.4): expect.confirmed(),
              ("power", "cosine", 0.4): expect.refuted(MISS),
-             ("annealing", "constant", 0.2): expect.out_of_regime(TRANSIENT),
+             ("annealing", "constant", 0.2): regime(TRANSIENT, "refuted", "slow"),
              ("annealing", "constant", 0.4): expect.confirmed(),
-             ("annealing", "cosine", 0.2): expect.out_of_regime(UNIDENTIFIED),
-             ("annealing", "cosine", 0.4): expect.out_of_regime(UNIDENTIFIED)},
+             ("annealing", "cosine", 0.2): regime(UNIDENTIFIED, "refuted", "slow"),
+             ("annealing", "cosine", 0.4): regime(UNIDENTIFIED, "refuted", "slow")},
 }
 CELLS = [(f, s, x) for f in ("power", "annealing") for s in ("constant", "cosine") for x in (0.2, 0.4)]
 
@@ -321,7 +335,8 @@ def test_power_law_misses_annealing(level, sweep, budget_scale, device, claim):
                    tolerance=f"<= {TOL:.2%} under each schedule (bootstrap CI over runs)",
                    justification="the tolerance of the forecast claims; compute saved is reported, not asserted (the "
                                  "rule cannot save more than 1 - min_fraction = 80%)",
-                   expect=expect.out_of_regime(WIRED), **COMMON)
+                   expect=lambda level: regime(WIRED, "inconclusive" if level == "quick" else "refuted", level),
+                   **COMMON)
 @pytest.mark.parametrize("level", [pytest.param(k, marks=v) for k, v in LEVEL_MARK.items()])
 def test_early_stop_rule(level, sweep, budget_scale, device, claim):
     an = analysis(sweep, level, budget_scale, device)

@@ -1,8 +1,8 @@
 """Claim records (JSON round trip), expectations, the report (claims.json, report.md, terminal
 table), plots, the recorder outside pytest, and the claims plugin in fresh pytest runs
 (pytester, serial and ``-n 2``): claims declared by marker at collection; the verdict from the
-checks' evidence mapped through the pre-registered expectation; a changed verdict fails the
-test, either way; errors (in a fixture, a bare assert, a declaration, a seeds mismatch),
+checks alone (an out-of-regime expectation annotates it, never changes it); declarations made
+after their data marked and counted; a changed verdict fails the test, either way; errors (in a fixture, a bare assert, a declaration, a seeds mismatch),
 skips and claims that never ran are recorded inconclusive, never refuted, never absent;
 sanity checks are reported apart."""
 
@@ -39,7 +39,8 @@ def test_record_json_round_trip(claim_id, paper, measured, lo, hi, seeds, verdic
     check = checks.within_band("c", Estimate(0.5, 0.4, 0.6), 0, 1).to_dict()
     rec = ClaimRecord(claim_id=claim_id, kind=kind, paper=paper, measured=measured, ci=(lo, hi), ci_level=0.95,
                       ci_method=ci_method, seeds=seeds, verdict=verdict, evidence=evidence, expected=expected,
-                      expectation="expected confirmed", reason=reason, checks=[check], notes=["n"],
+                      expectation="expected confirmed", regime=paper, declared_after_data=bool(seeds),
+                      declaration_note=ci_method, reason=reason, checks=[check], notes=["n"],
                       artifacts={"plot": "x/plot.png"}, outcome="passed", nodeid="t.py::t")
     assert ClaimRecord.from_json(rec.to_json()) == rec
 
@@ -71,18 +72,39 @@ def test_expectations():
     assert ref.verdict == "refuted" and ref.text() == f"expected refuted (cited source): {source}"
     why = "the effect (~0.5%) is below the seed noise (2%)"
     assert expect.inconclusive(why).verdict == "inconclusive" and why in expect.inconclusive(why).text()
-    regime = expect.out_of_regime("our models are 1000x smaller than the paper's")
-    assert regime.verdict == "inconclusive"
-    assert regime.decide("refuted") == "inconclusive"  # a failure explained by our scale
-    assert regime.decide("inconclusive") == "inconclusive" and regime.decide("confirmed") == "confirmed"
-    for e in (expect.confirmed(), ref, expect.inconclusive(why)):
+    small = "our models are 1000x smaller than the paper's"
+    regime = expect.out_of_regime(small, expect="refuted")
+    assert (regime.verdict, regime.regime, regime.after_data) == ("refuted", small, False)
+    assert regime.text() == f"expected refuted (outside the paper's regime): {small}"
+    assert expect.out_of_regime(small, expect="inconclusive").verdict == "inconclusive"
+    assert expect.confirmed().regime == ref.regime == ""
+    # no expectation changes a verdict: an out-of-regime refutation is reported refuted
+    for e in (expect.confirmed(), ref, expect.inconclusive(why), regime, expect.out_of_regime(small, "inconclusive")):
         assert [e.decide(v) for v in ("confirmed", "refuted", "inconclusive")] == ["confirmed", "refuted",
                                                                                     "inconclusive"]
-    for make in (expect.refuted, expect.inconclusive, expect.out_of_regime):
+    with pytest.raises(ValueError, match="evidence"):
+        regime.decide("maybe")
+    for make in (expect.refuted, expect.inconclusive, lambda w: expect.out_of_regime(w, "refuted")):
         with pytest.raises(ValueError, match="reason"):
             make("too short")
+    for bad in ("", "out of regime", None):  # the expected verdict must be given, and be a verdict
+        with pytest.raises(ValueError, match="expect="):
+            expect.out_of_regime(small, bad)
+    with pytest.raises(ValueError, match="expect="):
+        expect.Expectation("refuted", "Source 2023, Table 3: b is 0.9 here", expect="refuted")
     with pytest.raises(ValueError, match="one of"):
         expect.Expectation("maybe")
+    # declared before its data (the default) or after, with a note of when and why
+    note = "commit abc1234, after the quick run had measured it"
+    late = expect.inconclusive(why, declared="after data", note=note)
+    assert late.after_data and late.note == note and late.verdict == "inconclusive"
+    assert late.text() == f"expected inconclusive (underpowered): {why}; declared after its data: {note}"
+    assert expect.confirmed(declared="after data", note=note).text() == f"expected confirmed; declared after its data: {note}"
+    assert expect.after_data(regime, note) == expect.out_of_regime(small, "refuted", declared="after data", note=note)
+    with pytest.raises(ValueError, match="note"):
+        expect.refuted("Source 2023, Table 3: b is 0.9 here", declared="after data")
+    with pytest.raises(ValueError, match="declared"):
+        expect.confirmed(declared="later")
 
 
 def test_points_fit_plot_and_report(tmp_path):
@@ -109,31 +131,37 @@ def test_points_fit_plot_and_report(tmp_path):
             ClaimRecord(claim_id="b", paper_value="< 10%", measured="31% | x", verdict="refuted", evidence="refuted",
                         expected="refuted", outcome="passed", checks=[refuted.to_dict()],
                         reason=f"{refuted.name}: {refuted.message}"),
-            ClaimRecord(claim_id="c-regime", verdict="inconclusive", evidence="refuted", expected="inconclusive",
-                        outcome="passed"),
+            ClaimRecord(claim_id="c-regime", verdict="refuted", evidence="refuted", expected="refuted",
+                        regime="our models are 1000x smaller", declared_after_data=True,
+                        declaration_note="commit abc1234, after the quick run", outcome="passed"),
             ClaimRecord(claim_id="c-changed", verdict="inconclusive", expected="confirmed", outcome="failed"),
             ClaimRecord(claim_id="c-error", outcome="error", reason="error in test: RuntimeError: boom"),
             ClaimRecord(claim_id="s-identity", kind="sanity", verdict="confirmed", evidence="confirmed",
                         outcome="passed")]
     cj, md = report.write_session_report(tmp_path, recs)
     data = json.loads(cj.read_text())
-    assert data["counts"] == {"confirmed": 1, "refuted": 1, "inconclusive": 3}
+    assert data["counts"] == {"confirmed": 1, "refuted": 2, "inconclusive": 2}
     assert data["sanity_counts"] == {"confirmed": 1, "refuted": 0, "inconclusive": 0}
+    assert data["outside_regime_counts"] == {"confirmed": 0, "refuted": 1, "inconclusive": 0}
+    assert data["declared_after_data"] == 1
     assert [c["claim_id"] for c in data["claims"]] == sorted(r.claim_id for r in recs)
     body = md.read_text()
     assert ("| demo/claim | P |  | 0.076 | 0.1 [0.09, 0.11] | [0.03, 0.3] | **confirmed** | [plot](demo_claim/plot.png) |"
             in body)
     assert "31% \\| x" in body and "check loss increase (refuted): 0.31 [0.25, 0.37] (95%) lies outside" in body
-    assert "**inconclusive (out of regime)**" in body and "**inconclusive; CHANGED, expected confirmed**" in body
+    assert ("**refuted**; outside the paper's regime: our models are 1000x smaller; declared after its data |"
+            in body) and "**inconclusive; CHANGED, expected confirmed**" in body
+    assert "  - outside the paper's regime: our models are 1000x smaller" in body
     assert "**inconclusive (error)**" in body and "error in test: RuntimeError: boom" in body
     assert "interval: power_law fit, Student-t interval" in body
-    assert "5 paper claims: 1 confirmed, 1 refuted, 3 inconclusive; 1 changed from the expected verdict; " \
-           "1 errored, skipped or not run." in body
+    assert "5 paper claims: 1 confirmed, 2 refuted (1 of them outside the paper's regime), 2 inconclusive; " \
+           "1 declared after its data; 1 changed from the expected verdict; 1 errored, skipped or not run." in body
     assert re.search(r"\b1 sanity checks?: 1 confirmed, 0 refuted, 0 inconclusive\.", body)  # (singular or plural)
     claims_at, sanity_at = body.index("## Paper claims"), body.index("## Sanity checks")
     assert claims_at < body.index("| demo/claim") < sanity_at < body.index("| s-identity")
     table = report.summary_table(recs)
-    assert "demo/claim" in table and "5 paper claims: 1 confirmed, 1 refuted, 3 inconclusive" in table
+    assert "demo/claim" in table and "5 paper claims: 1 confirmed, 2 refuted (1 of them outside" in table
+    assert re.search(r"c-regime .*refuted; outside the paper's regime; declared after its data", table)
     assert table.index("sanity checks (not evidence for a paper)") > table.index("5 paper claims")
     assert re.search(r"\b1 sanity checks?: 1 confirmed", table)
     with pytest.raises(ValueError):
@@ -173,7 +201,8 @@ def test_recorder_runs_fills_environment(tmp_path):
         rec2.runs([])
     with pytest.raises(ValueError, match="no field"):
         rec2.set(bogus=1)
-    for field in ("claim_id", "kind", "expected", "expectation", "seeds"):
+    for field in ("claim_id", "kind", "expected", "expectation", "regime", "declared_after_data", "declaration_note",
+                  "seeds"):
         with pytest.raises(ValueError, match="declared before the run"):
             rec2.set(**{field: "x"})
     assert rec2.set(budget="0.25x").rec.budget == "0.25x"
@@ -204,12 +233,17 @@ def test_recorder_measured_checks_and_decide(tmp_path):
     verdict, why = rec.decide()
     assert verdict == "inconclusive" and "designs collapse: the two designs trained the same run" in why
     reason = "our models are 1000x smaller than the paper's smallest"
-    regime = ClaimRecorder.for_test("r4", tmp_path, expect.out_of_regime(reason))
+    regime = ClaimRecorder.for_test("r4", tmp_path, expect.out_of_regime(reason, "refuted"))
     regime.check(checks.within_band("b", Estimate(0.9, 0.8, 1.0), 0.4, 0.6))
     verdict, why = regime.decide()
-    assert (verdict, regime.rec.evidence, regime.rec.verdict) == ("inconclusive", "refuted", "inconclusive")
-    assert why.startswith(f"evidence refuted at this scale, not counted as a refutation ({reason})")
-    assert regime.rec.expected == "inconclusive" and reason in regime.rec.expectation
+    assert (verdict, regime.rec.evidence, regime.rec.verdict) == ("refuted", "refuted", "refuted")
+    assert why.startswith("b: 0.9 [0.8, 1] (95%) lies outside") and regime.rec.regime == reason
+    assert regime.rec.expected == "refuted" and reason in regime.rec.expectation
+    assert not regime.rec.declared_after_data and regime.rec.declaration_note == ""
+    late = ClaimRecorder.for_test("r5", tmp_path, expect.inconclusive("the effect is below the seed noise here",
+                                                                      declared="after data",
+                                                                      note="commit abc1234, after its runs"))
+    assert (late.rec.declared_after_data, late.rec.declaration_note) == (True, "commit abc1234, after its runs")
 
 
 # ----------------------------------------------------------------------------- the plugin in pytest runs
@@ -253,8 +287,9 @@ def test_inconclusive_as_expected(claim):
     claim.check(checks.at_least("margin above noise", Estimate(0.001, -0.02, 0.022), 0.0))
 
 
-@pytest.mark.claim("c-regime", expect=expect.out_of_regime("our models are 1000x smaller than the paper's"),
-                   **FIELDS)
+@pytest.mark.claim("c-regime", expect=expect.out_of_regime("our models are 1000x smaller than the paper's",
+                                                           expect="refuted", declared="after data",
+                                                           note="commit abc1234, after its first run"), **FIELDS)
 def test_out_of_regime(claim):
     claim.check(band(Estimate(0.9, 0.85, 0.95)))
 
@@ -336,7 +371,7 @@ EXPECTED = {
     "c-ok": ("confirmed", "confirmed", "passed"),
     "c-refuted": ("refuted", "refuted", "passed"),
     "c-unresolved": ("inconclusive", "inconclusive", "passed"),
-    "c-regime": ("inconclusive", "refuted", "passed"),
+    "c-regime": ("refuted", "refuted", "passed"),
     "c-changed-down": ("inconclusive", "inconclusive", "failed"),
     "c-changed-up": ("confirmed", "confirmed", "failed"),
     "c-fixture": ("inconclusive", "inconclusive", "error"),
@@ -371,7 +406,8 @@ def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
     data = json.loads((art / "claims.json").read_text())
     claims = {c["claim_id"]: c for c in data["claims"]}
     assert {cid: (c["verdict"], c["evidence"], c["outcome"]) for cid, c in claims.items()} == EXPECTED
-    assert data["counts"] == {"confirmed": 3, "refuted": 2, "inconclusive": 11}  # paper claims only
+    assert data["counts"] == {"confirmed": 3, "refuted": 3, "inconclusive": 10}  # paper claims only
+    assert data["outside_regime_counts"] == {"confirmed": 0, "refuted": 1, "inconclusive": 0}
     assert data["sanity_counts"] == {"confirmed": 1, "refuted": 0, "inconclusive": 0}
     assert claims["s-identity"]["kind"] == "sanity" and claims["c-ok"]["kind"] == "claim"
 
@@ -383,7 +419,10 @@ def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
     assert claims["c-ok"]["measured"] == 0.52 and claims["c-ok"]["ci"] == [0.5, 0.54]
     assert claims["c-ok"]["ci_method"] == "demo" and claims["c-ok"]["checks"][0]["verdict"] == "confirmed"
     # the reasons say why
-    assert claims["c-regime"]["reason"].startswith("evidence refuted at this scale, not counted as a refutation")
+    assert claims["c-regime"]["reason"].startswith("b: 0.9 [0.85, 0.95] (95%) lies outside [0.4, 0.6]")
+    assert claims["c-regime"]["regime"] == "our models are 1000x smaller than the paper's"
+    assert claims["c-regime"]["declared_after_data"] and claims["c-regime"]["declaration_note"].startswith("commit")
+    assert not claims["c-ok"]["declared_after_data"] and claims["c-ok"]["regime"] == ""
     assert "0.58 [0.55, 0.65] (95%) straddles 0.6" in claims["c-changed-down"]["reason"]
     assert claims["c-fixture"]["reason"] == "error in setup: RuntimeError: the fixture broke"
     assert claims["c-assert"]["reason"].startswith("error in test: AssertionError: a bare assert in a claim test")
@@ -402,15 +441,18 @@ def test_plugin_verdicts_and_report(pytester, monkeypatch, xdist):
         "*claim 'c-changed-up': verdict confirmed, but expected inconclusive (underpowered): we thought*",
         "*scaling claims*",
         "c-ok *0.5 *0.52 [[]0.5, 0.54] *confirmed",
-        "*16 paper claims: 3 confirmed, 2 refuted, 11 inconclusive; 2 changed from the expected verdict; "
-        "1 known failure (strict xfail); 7 errored, skipped or not run*",
+        "c-regime *refuted; outside the paper's regime; declared after its data",
+        "*16 paper claims: 3 confirmed, 3 refuted (1 of them outside the paper's regime), 10 inconclusive; "
+        "1 declared after its data; 2 changed from the expected verdict; 1 known failure (strict xfail); "
+        "7 errored, skipped or not run*",
         "s-identity *confirmed",
         "*1 sanity check*: 1 confirmed, 0 refuted, 0 inconclusive*",
     ])
     md = (art / "report.md").read_text()
     assert "[plot](c-ok/plot.png)" in md and (art / "c-ok" / "plot.png").is_file()
     assert (art / "c-ok" / "points.csv").is_file() and (art / "c-ok" / "fit.json").is_file()
-    assert "**inconclusive (out of regime)**" in md and "**inconclusive; CHANGED, expected confirmed**" in md
+    assert "**refuted**; outside the paper's regime: our models are 1000x smaller than the paper's; declared after " \
+           "its data |" in md and "**inconclusive; CHANGED, expected confirmed**" in md
     assert "**confirmed; CHANGED, expected inconclusive**" in md and "**inconclusive (error)**" in md
     assert "**inconclusive; expected confirmed: known failure (strict xfail)**" in md
     assert md.index("## Paper claims") < md.index("| c-ok") < md.index("## Sanity checks") < md.index("| s-identity")
@@ -445,7 +487,7 @@ def test_plugin_records_claims_that_never_ran(pytester, monkeypatch):
         assert claims[cid]["reason"] == "declared, but the test did not run"
     for dup in ("test_claims.py_test_duplicate_id", "test_claims.py_test_missing_fields"):
         assert claims[dup]["outcome"] == "not run" and claims[dup]["reason"]  # the declaration error
-    assert data["counts"]["inconclusive"] == 14 and data["sanity_counts"]["inconclusive"] == 1
+    assert data["counts"]["inconclusive"] == 13 and data["sanity_counts"]["inconclusive"] == 1
     assert "inconclusive (not run)" in (pytester.path / "artifacts" / "report.md").read_text()
 
 

@@ -23,18 +23,21 @@ collection, so its record exists before any run; the test measures, fits and che
 an identity or a check of our own code (reported in its own section, never counted among the
 paper's claims). Fields are ``ClaimRecord`` fields (paper, claim, quantity, paper_value,
 tolerance, justification, param_convention, seeds, budget) plus ``expect`` (a
-``scaling_claims.expect`` expectation; default confirmed). The id is formatted with the test's
-parameters (``"hutter-b[a={a}]"``); a field given as a callable is called with the parameters
-it names. Marks on a ``pytest.param`` override the function's (e.g. a level's expectation).
-``seeds``, when declared, must be exactly the seeds of the runs passed to ``claim.runs``.
+``scaling_claims.expect`` expectation; default confirmed, declared before data). The id is
+formatted with the test's parameters (``"hutter-b[a={a}]"``); a field given as a callable is
+called with the parameters it names. Marks on a ``pytest.param`` override the function's (e.g.
+a level's expectation). ``seeds``, when declared, must be exactly the seeds of the runs passed
+to ``claim.runs``.
 
 The verdict (set here, never by the test), from where each check's whole interval lies
-(``scaling_claims.checks``): the checks combine into the *evidence* (refuted if any is, confirmed
-if all are, else inconclusive); the expectation maps it to the reported verdict (only an
-out-of-regime claim's refutation becomes inconclusive). The test **passes** when that verdict is
-the one declared, and **fails** when it changed, either way (the failure says from what to what
-and why). An error (in the test, a fixture or a training run), a skip, or a test that never ran
-leaves the claim *inconclusive* with the reason: never refuted, never absent.
+(``scaling_claims.checks``): refuted if any check is, confirmed if all are, else inconclusive.
+No expectation changes it: an out-of-regime claim's verdict is reported as measured, with the
+regime's reason recorded beside it (``ClaimRecord.regime``). The test **passes** when that
+verdict is the one declared, and **fails** when it changed, either way (the failure says from
+what to what and why). A declaration made after its data is recorded as such
+(``declared_after_data``, ``declaration_note``). An error (in the test, a fixture or a training
+run), a skip, or a test that never ran leaves the claim *inconclusive* with the reason: never
+refuted, never absent.
 
 Artifacts go to ``--artifacts-dir`` (default ``<rootdir>/artifacts``): ``<id>/points.csv``,
 ``<id>/fit.json``, ``<id>/plot.png`` and ``records/<id>.json`` from whichever process ran the
@@ -70,7 +73,8 @@ _declared_key = pytest.StashKey["_Declaration"]()
 MARKERS = {"claim": "claim(id, **fields): declares a paper's claim (see scaling_claims.claims_plugin)",
            "sanity": "sanity(id, **fields): declares a sanity check of our own code or an identity"}
 # fields a test may not change after declaring them: what was registered before the run
-_PREREGISTERED = ("claim_id", "kind", "expected", "expectation", "seeds")
+_PREREGISTERED = ("claim_id", "kind", "expected", "expectation", "regime", "declared_after_data",
+                  "declaration_note", "seeds")
 
 
 def _torch_version() -> str:
@@ -89,6 +93,13 @@ def artifacts_dir(config: pytest.Config) -> Path:
 
 class ClaimVerdictChanged(AssertionError):
     """The measured verdict is not the one declared for the claim."""
+
+
+def _declared_fields(expectation: Expectation) -> dict[str, Any]:
+    """The record fields an expectation fixes before the run."""
+    return {"expected": expectation.verdict, "expectation": expectation.text(), "regime": expectation.regime,
+            "declared_after_data": expectation.after_data,
+            "declaration_note": expectation.note if expectation.after_data else ""}
 
 
 # ----------------------------------------------------------------------------- declarations
@@ -151,9 +162,9 @@ def _declare(item: pytest.Item) -> _Declaration | None:
         if "claim" not in getattr(item, "fixturenames", ()):
             raise ValueError("a declared claim's test must take the `claim` fixture")
         base = {"device": "cpu", "dtype": "float64", "torch_version": _torch_version()}
-        record = ClaimRecord(claim_id=claim_id, kind=kind, nodeid=item.nodeid, expected=expectation.verdict,
-                             expectation=expectation.text(), outcome="not run",
-                             reason="declared, but the test did not run", **{**base, **resolved})
+        record = ClaimRecord(claim_id=claim_id, kind=kind, nodeid=item.nodeid, outcome="not run",
+                             reason="declared, but the test did not run", **_declared_fields(expectation),
+                             **{**base, **resolved})
     except (ValueError, TypeError, KeyError, IndexError) as err:
         return fail(f"claim declaration of {item.nodeid}: {err}")
     return _Declaration(record, expectation, kind=kind)
@@ -175,8 +186,8 @@ class ClaimRecorder:
                  **fields: Any) -> "ClaimRecorder":
         """A recorder outside pytest (library use and tests): a declared record without a marker."""
         exp = expectation or confirmed()
-        rec = ClaimRecord(claim_id=claim_id, kind=kind, expected=exp.verdict, expectation=exp.text(),
-                          device="cpu", dtype="float64", torch_version=_torch_version(), **fields)
+        rec = ClaimRecord(claim_id=claim_id, kind=kind, **_declared_fields(exp), device="cpu", dtype="float64",
+                          torch_version=_torch_version(), **fields)
         return cls(None, Path(root), _Declaration(rec, exp))
 
     @property
@@ -290,13 +301,11 @@ class ClaimRecorder:
         return self.check(Check(name, INCONCLUSIVE, None, None, reason))
 
     def decide(self) -> tuple[str, str]:
-        """Set and return (verdict, reason) from the recorded checks and the expectation."""
+        """Set and return (verdict, reason) from the recorded checks alone (the interval rule);
+        the expectation never changes the verdict."""
         evidence, why = _checks.combine(self._checks)
         verdict = self.expectation.decide(evidence)
-        self.rec.evidence, self.rec.verdict = evidence, verdict
-        if verdict != evidence:
-            why = f"evidence {evidence} at this scale, not counted as a refutation ({self.expectation.reason}): {why}"
-        self.rec.reason = why
+        self.rec.evidence, self.rec.verdict, self.rec.reason = evidence, verdict, why
         return verdict, why
 
 

@@ -11,16 +11,18 @@ Verdicts (``VERDICTS``), decided by where the whole interval of each check lies
 - ``"confirmed"``: every check's interval satisfies the claim;
 - ``"refuted"``: some check's interval violates it entirely;
 - ``"inconclusive"``: an interval straddles an edge or cannot be used, the data could not
-  decide, a declared out-of-regime claim failed (CLAIMS.md: a failure our scale or method
-  explains is not a refutation), or the test errored, was skipped or never ran (``outcome``
-  says which, ``reason`` why).
+  decide, or the test errored, was skipped or never ran (``outcome`` says which, ``reason`` why).
 
-``evidence`` is what the checks alone say; ``verdict`` is what the report shows (they differ
-only for an out-of-regime claim whose checks refute it). ``expected`` is the verdict declared
-before the run and ``expectation`` its reason; ``kind`` is ``"claim"`` (a paper's claim) or
-``"sanity"`` (an identity or a check of our own code, reported apart). The verdict is set by
-``scaling_claims.claims_plugin``, never by the test. Records round-trip through JSON
-(``to_json`` / ``from_json``, ``save`` / ``load``); non-finite floats are written as ``null``.
+The verdict is the interval rule's alone: ``evidence`` (what the checks say) and ``verdict``
+(what the report shows) are equal (both fields are kept for readers of older records, where an
+out-of-regime refutation was shown as inconclusive). ``regime`` is why our scale or method lies
+outside the paper's regime, an annotation beside the verdict ("" when it does not).
+``expected`` is the declared verdict and ``expectation`` its reason; ``declared_after_data``
+says the declaration was made after the data that decide it, ``declaration_note`` when and why.
+``kind`` is ``"claim"`` (a paper's claim) or ``"sanity"`` (an identity or a check of our own code,
+reported apart). The verdict is set by ``scaling_claims.claims_plugin``, never by the test.
+Records round-trip through JSON (``to_json`` / ``from_json``, ``save`` / ``load``); non-finite
+floats are written as ``null``.
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ class ClaimRecord:
     evidence: str = INCONCLUSIVE
     expected: str = CONFIRMED
     expectation: str = ""
+    regime: str = ""
+    declared_after_data: bool = False
+    declaration_note: str = ""
     reason: str = ""
     param_convention: str = ""
     device: str = ""
@@ -123,6 +128,7 @@ class ClaimRecord:
                 raise ValueError(f"ci must have lo <= hi, got {self.ci!r}")
             self.ci = (lo, hi)
         self.seeds = [int(s) for s in self.seeds]
+        self.declared_after_data = bool(self.declared_after_data)
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(dataclasses.asdict(self))

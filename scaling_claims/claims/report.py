@@ -12,7 +12,10 @@ Layout under the artifacts directory (default ``<rootdir>/artifacts``)::
 
 ``summary_table(records)`` is the plain-text table printed at the end of a pytest session.
 Paper claims and sanity checks (identities and checks of our own code) are counted apart: a
-sanity check is never counted as evidence for a paper.
+sanity check is never counted as evidence for a paper. Verdicts are counted as measured; those
+of claims outside the paper's regime are counted again apart ("3 refuted (2 of them outside the
+paper's regime)"), and so are declarations made after their data. Beside a verdict the tables
+write "outside the paper's regime" (with its reason in report.md) and "declared after its data".
 """
 
 from __future__ import annotations
@@ -85,7 +88,9 @@ def write_claims_json(path: str | Path, records: Sequence[ClaimRecord]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"claims": [r.to_dict() for r in sorted(records, key=lambda r: r.claim_id)],
-            "counts": verdict_counts(records, "claim"), "sanity_counts": verdict_counts(records, "sanity")}
+            "counts": verdict_counts(records, "claim"), "sanity_counts": verdict_counts(records, "sanity"),
+            "outside_regime_counts": verdict_counts([r for r in records if r.regime], "claim"),
+            "declared_after_data": sum(1 for r in records if r.kind == "claim" and r.declared_after_data)}
     path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
     return path
 
@@ -99,14 +104,16 @@ def verdict_counts(records: Iterable[ClaimRecord], kind: str | None = None) -> d
     return counts
 
 
-def fmt_verdict(record: ClaimRecord) -> str:
-    """The verdict with what qualifies it: an error, a skip, a run that never happened, a
-    refutation at our scale counted as inconclusive, a verdict that changed from the expected."""
+OUTSIDE_REGIME = "outside the paper's regime"
+AFTER_DATA = "declared after its data"
+
+
+def fmt_outcome(record: ClaimRecord) -> str:
+    """The measured verdict with how the test ended: an error, a skip, a run that never
+    happened, a verdict that changed from the expected one, a known failure."""
     text = record.verdict
     if record.outcome in ("error", "skipped", "not run"):
         text += f" ({record.outcome})"
-    elif record.evidence != record.verdict:
-        text += " (out of regime)"
     if record.outcome == "failed":
         text += f"; CHANGED, expected {record.expected}"
     elif record.outcome == "xfailed":
@@ -114,17 +121,47 @@ def fmt_verdict(record: ClaimRecord) -> str:
     return text
 
 
+def fmt_annotations(record: ClaimRecord, regime_reason: bool = False, note: bool = False) -> str:
+    """What is written beside a verdict without changing it: "; outside the paper's regime"
+    (": <why>" with ``regime_reason``) and "; declared after its data" (" (<when and why>)"
+    with ``note``)."""
+    text = ""
+    if record.regime:
+        text += f"; {OUTSIDE_REGIME}" + (f": {record.regime}" if regime_reason else "")
+    if record.declared_after_data:
+        text += f"; {AFTER_DATA}" + (f" ({record.declaration_note})" if note and record.declaration_note else "")
+    return text
+
+
+def fmt_verdict(record: ClaimRecord, reasons: bool = False) -> str:
+    """The verdict with what qualifies it (:func:`fmt_outcome`) and what is written beside it
+    (:func:`fmt_annotations`, with their reasons when ``reasons``), e.g. "refuted; outside the
+    paper's regime"."""
+    return fmt_outcome(record) + fmt_annotations(record, reasons, reasons)
+
+
 def _counts_line(records: Sequence[ClaimRecord], kind: str) -> str:
-    c = verdict_counts(records, kind)
+    mine = [r for r in records if r.kind == kind]
+    c = verdict_counts(mine)
+    regime = verdict_counts([r for r in mine if r.regime])
     n = sum(c.values())
     label = ("paper claim" if kind == "claim" else "sanity check") + ("" if n == 1 else "s")
-    changed = sum(1 for r in records if r.kind == kind and r.outcome == "failed")
-    errors = sum(1 for r in records if r.kind == kind and r.outcome in ("error", "skipped", "not run"))
-    known = sum(1 for r in records if r.kind == kind and r.outcome == "xfailed")
-    extra = "".join([f"; {changed} changed from the expected verdict" if changed else "",
+
+    def count(verdict: str) -> str:
+        k = regime[verdict]
+        if not k:
+            return f"{c[verdict]} {verdict}"
+        return f"{c[verdict]} {verdict} ({f'{k} of them ' if c[verdict] > 1 else ''}{OUTSIDE_REGIME})"
+
+    changed = sum(1 for r in mine if r.outcome == "failed")
+    errors = sum(1 for r in mine if r.outcome in ("error", "skipped", "not run"))
+    known = sum(1 for r in mine if r.outcome == "xfailed")
+    after = sum(1 for r in mine if r.declared_after_data)
+    extra = "".join([f"; {after} declared after {'its' if after == 1 else 'their'} data" if after else "",
+                     f"; {changed} changed from the expected verdict" if changed else "",
                      f"; {known} known failure{'' if known == 1 else 's'} (strict xfail)" if known else "",
                      f"; {errors} errored, skipped or not run" if errors else ""])
-    return f"{n} {label}: {c['confirmed']} confirmed, {c['refuted']} refuted, {c['inconclusive']} inconclusive{extra}"
+    return f"{n} {label}: {count('confirmed')}, {count('refuted')}, {count('inconclusive')}{extra}"
 
 
 def fmt_value(value: Any) -> str:
@@ -163,13 +200,15 @@ def _table(records: Sequence[ClaimRecord], artifacts_dir: Path) -> list[str]:
             link = f"[plot]({Path(rel).as_posix()})"
         lines.append("| " + " | ".join(_md_escape(c) for c in (
             r.claim_id, r.paper, r.quantity, fmt_value(r.paper_value), fmt_measured(r), r.tolerance,
-            f"**{fmt_verdict(r)}**", link)) + " |")
+            f"**{fmt_outcome(r)}**{fmt_annotations(r, regime_reason=True)}", link)) + " |")
     return lines
 
 
 def _details(r: ClaimRecord) -> list[str]:
     bits = [f"- **{r.claim_id}**: {r.claim}".rstrip(": ")]
     bits.append(f"  - verdict {fmt_verdict(r)}: {r.reason}" if r.reason else f"  - verdict {fmt_verdict(r)}")
+    if r.regime:
+        bits.append(f"  - {OUTSIDE_REGIME}: {r.regime}")
     if r.expectation:
         bits.append(f"  - {r.expectation}")
     if r.justification:
@@ -200,7 +239,9 @@ def render_report_md(records: Sequence[ClaimRecord], artifacts_dir: str | Path) 
              _counts_line(records, "sanity") + ".", "",
              "A verdict is decided by where the whole interval lies: confirmed when every check's interval "
              "satisfies the claim, refuted when one lies wholly against it, inconclusive otherwise (see "
-             "docs/claims.md).", ""]
+             "docs/claims.md). \"Outside the paper's regime\" is written beside a verdict, with its reason, "
+             "never instead of it; \"declared after its data\" marks a claim whose expected verdict was "
+             "declared after the runs that decide it.", ""]
     if claims:
         lines += ["## Paper claims", ""] + _table(claims, artifacts_dir) + [""]
     if sanity:
