@@ -40,8 +40,18 @@ midpoint interval), which ignores the bracket's own noise. Its operating charact
 simulation of this design (scaling_claims.critical and the same fits, bimodal runs whose success
 probability is a logistic in ln N with slope 2.7, the same crossing for ladder and search, 400
 repetitions): confirmed 72%, inconclusive 15%, refuted 13% (with 8 seeds per probe: 68%, 15%,
-17%). So the slow expectation is "confirmed", and a refutation there is weak evidence of a real
+17%). So the slow expectation was "confirmed", and a refutation there is weak evidence of a real
 disagreement (one in eight designs refutes with none).
+
+That check alone proved too weak: the first slow run confirmed it with a bracket [23,932, 25,472]
+that excludes the ladder's own estimate, 35,630, because the estimate's interval [17,440, 72,770]
+is 4.2x wide. A second check (``checks.bracket_agrees_with``) now asks what the plan's 10% means
+for two locations of one crossing: the interval of bracket / midpoint, bracket ends over the
+interval's ends, must lie inside [1/1.1, 1.1] to confirm (then the midpoint lies within 10% of
+every point of the bracket), and refutes when it lies wholly outside. With the slow ladder's
+interval no bracket can confirm it: the slow run's numbers give 0.69 [0.33, 1.46], inconclusive.
+The slow search takes hours and was not rerun for the new check, so its expectation is re-derived
+from those numbers and declared after its data (``SLOW_AGREE``).
 
 Intervals: the comparison by a percentile bootstrap over the seeds within each size (ladder and
 probe sizes), both forms refitted on every resample; 3 seeds per size give intervals that cover
@@ -52,7 +62,8 @@ warm): the bisection probed width 40 (N 39,520: seeds 0.112, 0.997, 0.072 -> mea
 0.393), width 44 (47,696: 0.106, 0.007, 0.080 -> 0.064: no seed learned the carries) and width 46
 (52,072: 0.106, 0.942, 0.998 -> 0.682), and stopped resolved with the bracket [47,696, 52,072]
 (widths 44-46, ratio 1.092). The dense ladder's midpoint is 33,150 [15,040, 73,070]: it covers
-the searched range, so the agreement check is inconclusive, as declared. The measured seed-mean
+the searched range, so the agreement check is inconclusive, as declared (and bracket / midpoint
+1.50 [0.65, 3.46] straddles [1/1.1, 1.1], as it must for any bracket in that range). The measured seed-mean
 curve is not monotone (0.393 at 39,520, 0.064 at 47,696): the bracket is one crossing of a noisy
 curve, 1.5x above the ladder's midpoint. Critical form vs logistic, both fitted on the ladder's
 15 runs and predicting the 3 probes: mean |error| 0.290 vs 0.324, difference (logistic minus
@@ -206,19 +217,40 @@ def params(quick_expect, slow_expect, slow_seeds):
 
 VACUOUS = ("the quick dense ladder's midpoint interval (HC3 over its 15 runs, [15.0k, 73.1k]) covers the whole "
            "bracket the bisection searches (the ladder sizes 25,472 and 56,640): any bracket found there agrees with "
-           "it, so this design cannot test agreement; the slow variant can")
+           "it, so this design cannot test agreement; the slow variant can. The same holds for the within-10% check "
+           "added later: for any bracket inside the searched range the ratio interval, ends over ends, reaches "
+           "below 56,640/73,070 = 0.78 and above 25,472/15,040 = 1.69, so it always straddles [1/1.1, 1.1]")
+# The slow search's first run (2026-12, docs/results-slow.md) confirmed agreement under the plan's
+# check alone, with a bracket [23,932, 25,472] that excludes the ladder's own estimate 35,630: its
+# interval [17,440, 72,770] is 4.2x wide, so a bracket anywhere in it "agreed". The within-10% check
+# (checks.bracket_agrees_with) was added after that run; the slow search takes hours and was not
+# rerun, so its verdict is re-derived from those numbers and declared after its data.
+SLOW_AGREE = ("the slow dense ladder's midpoint 35,630 has a 95% interval [17,440, 72,770], 4.2x wide: a ratio "
+              "interval of bracket over midpoint is at least that wide, so agreement within 10% cannot be shown; "
+              "the first slow run's bracket [23,932, 25,472] gives 0.69 [0.33, 1.46], straddling [1/1.1, 1.1] "
+              "(the plan's inside-the-interval check confirms it)")
+SLOW_AGREE_NOTE = ("the first slow run (2026-12, docs/results-slow.md) was decided under expect.confirmed() (commit "
+                   "a136191, before the probes ran) with the inside-the-interval check alone; the within-10% check was "
+                   "added after it, and this expectation re-derived from its numbers (the slow search takes hours; not "
+                   "rerun)")
 NOISE = ("near the crossing a seed mean of 3 bimodal runs carries about +-0.3 (95%), while the two forms' predictions "
          "at the probed sizes differ by a few hundredths")
 
 
-@params(expect.inconclusive(VACUOUS), expect.confirmed(), list(range(3, 27)))
+@params(expect.inconclusive(VACUOUS),
+        expect.inconclusive(SLOW_AGREE, declared="after data", note=SLOW_AGREE_NOTE), list(range(3, 27)))
 @pytest.mark.claim("critical-size-bisection[{design}]", paper=PAPER,
                    claim="a bisection in log N over trained runs brackets the EM = 0.5 size to 10% and agrees with "
                          "the dense ladder's logistic midpoint", quantity="the bisection's final bracket of N",
                    paper_value="bracket within 10% in N, inside the ladder midpoint's 95% interval",
-                   tolerance="the whole bracket inside the midpoint's interval (HC3 over the ladder's runs)",
-                   justification="the plan's agreement criterion; the check refuses to confirm when the interval "
-                                 "covers the whole searched range (agreement could not fail)",
+                   tolerance=f"the whole bracket inside the midpoint's interval (HC3 over the ladder's runs), and "
+                             f"bracket / midpoint within {RTOL:.0%} (its interval, bracket ends over the interval's "
+                             f"ends, inside [1/{1 + RTOL:g}, {1 + RTOL:g}])",
+                   justification="the plan's agreement criterion, which refuses to confirm when the interval covers "
+                                 "the whole searched range (agreement could not fail); and the plan's own precision, "
+                                 "10% in N: two locations of one crossing agree when they agree to it, so a bracket "
+                                 "that merely falls somewhere inside a 4x-wide interval, excluding the ladder's "
+                                 "estimate, does not confirm",
                    param_convention="non-embedding N (Kaplan)")
 def test_bisection_agrees_with_the_dense_ladder(claim, sweep, device, design):
     a = search(sweep, device, design)
@@ -228,9 +260,11 @@ def test_bisection_agrees_with_the_dense_ladder(claim, sweep, device, design):
                                 method=f"bisection bracket of the seed-mean EM ({bis.stopped}; not a confidence "
                                        "interval)")
     claim.measured(bracket)
-    claim.check(checks.bracket_within("bisection bracket inside the dense-ladder midpoint's interval", bracket,
-                                      Estimate.from_fit(a["dense"], "midpoint"), (bis.probes[0].size,
-                                                                                  bis.probes[1].size)))
+    midpoint = Estimate.from_fit(a["dense"], "midpoint")
+    claim.check_all(checks.bracket_within("bisection bracket inside the dense-ladder midpoint's interval", bracket,
+                                          midpoint, (bis.probes[0].size, bis.probes[1].size)),
+                    checks.bracket_agrees_with(f"bisection bracket and dense-ladder midpoint agree within {RTOL:.0%}",
+                                               bracket, midpoint, 1 + RTOL))
 
 
 @params(expect.inconclusive(NOISE), expect.inconclusive(NOISE), list(range(3, 27)))

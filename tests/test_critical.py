@@ -151,3 +151,30 @@ def test_bracket_within_verdicts_and_messages():
 def test_bracket_within_bad_input(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_bracket_agrees_with_verdicts_and_messages():
+    """The ratio interval, bracket ends over the estimate's interval ends, against [1/1.1, 1.1]."""
+    narrow = Estimate(3.15e4, 3.05e4, 3.25e4)
+    ok = checks.bracket_agrees_with("agrees", bracket(3e4, 3.3e4), narrow, 1.1)
+    assert ok.verdict == CONFIRMED and ok.measured.lo == pytest.approx(3e4 / 3.25e4)
+    assert ok.measured.hi == pytest.approx(3.3e4 / 3.05e4) and "(inside the bracket)" in ok.message
+    far = checks.bracket_agrees_with("agrees", bracket(5e4, 5.5e4), narrow, 1.1)
+    assert far.verdict == REFUTED and "disagree by more than 1.1x" in far.message
+    # inside REF's interval, so bracket_within confirms, but REF is 1.8x wide: agreement to 10% is not shown
+    wide = checks.bracket_agrees_with("agrees", bracket(3e4, 3.3e4), REF, 1.1)
+    assert checks.bracket_within("agrees", bracket(3e4, 3.3e4), REF, (1e4, 1e5)).verdict == CONFIRMED
+    assert wide.verdict == INCONCLUSIVE and "straddles" in wide.message and "1.8x wide" in wide.message
+    flagged = Estimate(3.3e4, math.nan, math.nan, problem="no point on the rise")
+    assert checks.bracket_agrees_with("agrees", bracket(3e4, 3.3e4), flagged, 1.1).verdict == INCONCLUSIVE
+
+
+@pytest.mark.parametrize("call", [
+    lambda: checks.bracket_agrees_with("x", 3.1e4, REF, 1.1),  # a bare number
+    lambda: checks.bracket_agrees_with("x", bracket(3e4, 3.3e4), REF, 1.0),  # a factor that allows nothing
+    lambda: checks.bracket_agrees_with("x", bracket(3e4, 3.3e4), REF, math.nan),
+    lambda: checks.bracket_agrees_with("x", bracket(3e4, 3.3e4), Estimate(0.0, -1.0, 1.0), 1.1),  # not a size
+])
+def test_bracket_agrees_with_bad_input(call):
+    with pytest.raises(ValueError):
+        call()

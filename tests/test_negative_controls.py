@@ -317,6 +317,41 @@ def test_bracket_within_three_verdicts():
     assert checks.bracket_within("bisection agrees", bracket(9e4), vague, searched).verdict == INCONCLUSIVE
 
 
+def test_bracket_agrees_with_three_verdicts():
+    """A bisection (scaling_claims.critical, resolved to 2%) on a noiseless EM curve against the
+    midpoint of a logistic fitted to a dense, low-noise ladder of the same curve: they agree
+    within 10%. The same search on a curve whose crossing lies 1.4x higher: refuted. A crossing
+    1.1x higher, at the band's edge: inconclusive. Then the case this check was written for (the
+    slow critical-size search's numbers, docs/claims-emergence-prediction.md): a bracket [23,932,
+    25,472] that excludes the ladder's estimate 35,630 lies inside that estimate's 4.2x-wide
+    interval [17,440, 72,770], so ``bracket_within`` confirms it; this check does not, and with a
+    reference interval as narrow as the bracket it refutes it."""
+    from scaling_claims.critical import bisect_crossing
+
+    rng = np.random.default_rng(17)
+    ladder = np.geomspace(2e3, 5e5, 25)
+    curve = lambda n, mid: 1 / (1 + np.exp(-3 * (np.log(n) - np.log(mid))))  # noqa: E731
+    ref = Estimate.from_fit(fit_logistic(np.repeat(ladder, 3), np.clip(
+        curve(np.repeat(ladder, 3), 3e4) + rng.normal(0, 0.02, 75), 0, 1)), "midpoint")
+
+    def bracket(mid):
+        b = bisect_crossing(lambda n: float(curve(n, mid)), 2e3, 5e5, rtol=0.02)
+        return Estimate.interval(b.centre, b.lo.size, b.hi.size, 1.0, "bisection bracket")
+
+    same = checks.bracket_agrees_with("bisection agrees", bracket(3e4), ref, 1.1)
+    shifted = checks.bracket_agrees_with("bisection agrees", bracket(4.2e4), ref, 1.1)
+    edge = checks.bracket_agrees_with("bisection agrees", bracket(3.3e4), ref, 1.1)
+    assert verdicts(same, shifted, edge) == (CONFIRMED, REFUTED, INCONCLUSIVE), (same, shifted, edge)
+
+    slow = Estimate.interval(math.sqrt(23932 * 25472), 23932, 25472, 1.0, "bisection bracket")
+    ladder_midpoint = Estimate(35630, 17440, 72770)
+    assert checks.bracket_within("inside", slow, ladder_midpoint, (6592, 100096)).verdict == CONFIRMED
+    excluded = checks.bracket_agrees_with("agrees", slow, ladder_midpoint, 1.1)
+    assert excluded.verdict == INCONCLUSIVE and "outside the bracket" in excluded.message, excluded
+    narrow = checks.bracket_agrees_with("agrees", slow, Estimate(35630, 34000, 37000), 1.1)
+    assert narrow.verdict == REFUTED and "disagree by more than 1.1x" in narrow.message, narrow
+
+
 # ----------------------------------------------------------------------------- curve shapes
 
 def test_monotone_three_verdicts():

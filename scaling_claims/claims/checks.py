@@ -25,6 +25,9 @@ number where an interval is needed) raises ``ValueError``.
 ``all_within``                    every estimate of a list lies inside [lo, hi]
 ``bracket_within``                a searched bracket lies inside another estimate's interval,
                                   which must not cover the whole searched range
+``bracket_agrees_with``           a searched bracket and another estimate of the same size agree
+                                  within a factor: the ratio interval (bracket ends over the
+                                  estimate's interval ends) lies inside [1/factor, factor]
 ``monotone``                      every step of a curve goes the claimed way
 ``interior_minimum``              both ends of a curve lie above its lowest interior point
 ``interior_maximum``              rise then fall: both ends below the interior peak by ``drop``
@@ -278,6 +281,44 @@ def bracket_within(name: str, bracket: Estimate, interval: Estimate, searched: t
         return Check(name, REFUTED, b, expected, f"{found} lies outside {within}")
     edge = ref.lo if b.lo < ref.lo else ref.hi
     return Check(name, INCONCLUSIVE, b, expected, f"{found} straddles {_g(edge)}, an edge of {within}")
+
+
+def bracket_agrees_with(name: str, bracket: Estimate, estimate: Estimate, factor: Any) -> Check:
+    """A located size (``bracket``, e.g. a bisection's final [lo, hi]) and an independent
+    estimate of the same size (``estimate``, e.g. a fitted midpoint with its interval) agree
+    within ``factor`` (e.g. 1.1: the plan's 10% in N). Decided by the interval of their ratio,
+    bracket over estimate, with the ends combined by interval arithmetic ([bracket.lo /
+    estimate.hi, bracket.hi / estimate.lo]: the bracket is a located range, not a sampling
+    interval, so it is not combined in quadrature): confirmed when that interval lies inside
+    [1/factor, factor] (then the estimate's point lies within the factor of every point of the
+    bracket), refuted when it lies wholly outside (the two disagree by more than the factor even
+    at the most favourable ends), inconclusive when it straddles, as it does whenever the
+    estimate's interval is much wider than the factor. Unlike :func:`bracket_within`, a bracket
+    that merely falls somewhere inside a wide interval does not confirm."""
+    b, ref = as_estimate(bracket, "the bracket"), as_estimate(estimate, "the estimate")
+    f = _num(factor, "factor")
+    if f <= 1:
+        raise ValueError(f"factor must be > 1, got {f}")
+    expected = f"bracket / estimate in [1/{_g(f)}, {_g(f)}]"
+    if (bad := _unusable(name, b, expected) or _unusable(name, ref, expected)) is not None:
+        return bad
+    if min(b.lo, ref.lo, ref.value) <= 0:
+        raise ValueError(f"a ratio of sizes needs positive sizes, got bracket [{_g(b.lo)}, {_g(b.hi)}] and "
+                         f"estimate {ref.text()}")
+    ratio = Estimate.interval(math.sqrt(b.lo * b.hi) / ref.value, b.lo / ref.hi, b.hi / ref.lo, level=ref.level,
+                              method=f"bracket [{_g(b.lo)}, {_g(b.hi)}] over the estimate {ref.text()}, ends over ends")
+    point = (f"the estimate's point {_g(ref.value)} is {_g(ref.value / b.hi)}-{_g(ref.value / b.lo)}x the bracket's "
+             f"ends ({'inside' if b.lo <= ref.value <= b.hi else 'outside'} the bracket)")
+    band = f"[{_g(1 / f)}, {_g(f)}]"
+    if ratio.lo >= 1 / f and ratio.hi <= f:
+        return Check(name, CONFIRMED, ratio, expected, f"bracket / estimate {_shown(ratio)} lies inside {band}; {point}")
+    if ratio.hi < 1 / f or ratio.lo > f:
+        return Check(name, REFUTED, ratio, expected, f"bracket / estimate {_shown(ratio)} lies outside {band}: the "
+                                                       f"two disagree by more than {_g(f)}x; {point}")
+    edge = 1 / f if ratio.lo < 1 / f else f
+    return Check(name, INCONCLUSIVE, ratio, expected,
+                 f"bracket / estimate {_shown(ratio)} straddles {_g(edge)}, an edge of {band} (the estimate's "
+                 f"interval is {_g(ref.hi / ref.lo)}x wide, the bracket {_g(b.hi / b.lo)}x); {point}")
 
 
 # ----------------------------------------------------------------------------- curve shapes
