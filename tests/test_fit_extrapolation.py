@@ -120,3 +120,81 @@ def test_rollout_with_the_chinchilla_fitter_on_a_grid():
     # the ladder can be ordered by another key: by D, predicting the next token count
     by_d = rollout(fit_chinchilla, (N, D), L, sizes=D, min_sizes=3, tie_exponents=True)
     assert by_d.rows[0].largest_fitted == np.unique(D)[2] and by_d.rows[0].error is None
+
+
+# ----------------------------------------------------------------------------- failures and flags
+def _failing_at(sizes_to_errors):
+    """fit_power_law, except that fits whose largest x is a key of ``sizes_to_errors`` raise it."""
+
+    def fit(x, y, **kw):
+        exc = sizes_to_errors.get(float(np.max(x)))
+        if exc is not None:
+            raise exc
+        return fit_power_law(x, y, **kw)
+
+    return fit
+
+
+def test_rollout_rows_survive_numerical_failures():
+    """A step whose fit fails numerically (OverflowError, LinAlgError, FloatingPointError,
+    ZeroDivisionError) is a row saying so; every other step is still computed."""
+    y = 3 * X ** -0.1 + 1.0
+    errors = {X[3]: OverflowError("math range error"), X[4]: np.linalg.LinAlgError("SVD did not converge"),
+              X[5]: FloatingPointError("overflow encountered in exp"), X[6]: ZeroDivisionError()}
+    ro = rollout(_failing_at(errors), X, y, min_sizes=3, offset=True)
+    by_k = {r.k: r for r in ro.rows}
+    assert by_k[3].trust == "high" and by_k[3].error is None  # fitted up to X[2]
+    assert by_k[4].error == "OverflowError: math range error"
+    assert by_k[5].error == "LinAlgError: SVD did not converge"  # any subclass of ValueError is named
+    assert by_k[6].error == "FloatingPointError: overflow encountered in exp"
+    assert by_k[7].error == "ZeroDivisionError"
+    assert by_k[8].error is None and by_k[8].max_error < 1e-6
+    assert all(np.isnan(by_k[k].max_error) and by_k[k].trust is None for k in (4, 5, 6, 7))
+    lines = ro.table().splitlines()
+    assert "fit failed: OverflowError: math range error" in lines[2] and "fit failed" not in lines[1]
+    d = json.loads(json.dumps(ro.to_dict(), allow_nan=False))  # no NaN: None
+    assert d["rows"][1]["max_error"] is None and d["rows"][1]["error"].startswith("OverflowError")
+    assert list(ro.to_frame()["k"]) == list(range(3, X.size))
+
+
+def test_rollout_does_not_hide_programming_errors():
+    """Only fit failures become rows: a TypeError (a wrong keyword, a bug) still raises."""
+    y = 3 * X ** -0.1 + 1.0
+    with pytest.raises(TypeError):
+        rollout(_failing_at({X[4]: TypeError("unexpected keyword")}), X, y, min_sizes=3, offset=True)
+
+
+def test_leave_largest_out_with_a_failing_fit_is_a_check_that_says_so():
+    y = 3 * X ** -0.1 + 1.0
+    check = leave_largest_out(_failing_at({X[-2]: OverflowError("math range error")}), X, y, offset=True)
+    assert check.fit_error == "OverflowError: math range error"
+    assert np.isnan(check.predicted).all() and np.isnan(check.max_error) and check.trust == "low"
+    d = json.loads(json.dumps(check.to_dict(), allow_nan=False))
+    assert d["fit_error"] == check.fit_error and d["predicted"] == [None] and d["max_error"] is None
+    ex = extrapolate(_failing_at({X[-2]: ValueError("too few points")}), X, y, target=1e9, offset=True)
+    assert ex.check.fit_error == "too few points" and ex.trust == "low" and np.isfinite(ex.value)
+    # leave-one-out: the failed point is NaN, the others predicted
+    loo = leave_one_out(_failing_at({X[-2]: ArithmeticError("bad")}), X, y, offset=True)  # without X[-1]
+    assert "ArithmeticError: bad" in loo.fit_error
+    assert np.isnan(loo.predicted[-1]) and np.all(np.isfinite(loo.predicted[:-1]))
+
+
+def test_rollout_marks_the_steps_that_cannot_identify_the_law():
+    """fit_chinchilla on a 5x5 grid: with 2 sizes (k = 2) the N term is not identified; the row
+    keeps its numbers, marked; from 3 sizes on no mark. The mark is in the table, the frame and
+    the dict."""
+    Ng, Dg = np.meshgrid(np.logspace(7, 9, 5), np.logspace(9, 11, 5))
+    N, D = Ng.ravel(), Dg.ravel()
+    L = (1.7 + 400 * N ** -0.34 + 1200 * D ** -0.3) * np.exp(np.random.default_rng(0).normal(0, 0.003, N.size))
+    ro = rollout(fit_chinchilla, (N, D), L)
+    first = ro.rows[0]
+    assert first.k == 2 and first.error is None and np.isfinite(first.max_error)
+    assert "only 2 distinct values of N" in first.flag
+    assert all(r.flag is None for r in ro.rows[1:])
+    lines = ro.table().splitlines()
+    assert "(not identified: only 2 distinct values of N" in lines[1] and "not identified" not in lines[2]
+    assert ro.to_frame()["flag"].notna().tolist() == [True, False, False]
+    assert json.loads(json.dumps(ro.to_dict(), allow_nan=False))["rows"][0]["flag"] == first.flag
+    small = N <= 1e8  # 3 sizes: the refit without the largest sees 2
+    check = leave_largest_out(fit_chinchilla, (N[small], D[small]), L[small], n_out=5)
+    assert "only 2 distinct values of N" in check.flag and check.fit_error is None

@@ -16,6 +16,16 @@ rather than the mean because one bad extrapolation is exactly what the check exi
 ``fit`` is any fitter of this package called as ``fit(*x, y, **fit_kwargs)``, where ``x`` is one
 array (e.g. model sizes for ``fit_power_law``) or a tuple of arrays (``(N, D)`` for
 ``fit_chinchilla``); "largest" is by the first array unless ``order_by`` says otherwise.
+
+A refit that fails inside a check (``ValueError``: too few points, a constant input; or a numerical
+failure: ``ArithmeticError`` such as ``OverflowError``, ``numpy.linalg.LinAlgError``,
+``FloatingPointError``) does not abort the check: its row (rollout) or its held-out points
+(leave-out checks) carry the reason (``error`` / ``fit_error``, shown as "fit failed: ...") and
+NaN numbers, and the rest of the table is still computed. A refit the fitter returns but marks as
+not identified by its points (``info["unidentified"]``, set by ``fit_chinchilla`` for a span under
+0.2 decades, fewer than 3 distinct sizes, collinear N and D or an exponent at its bound) keeps its
+prediction and errors, marked with that reason (``flag``): an error measured on such a fit says
+how the arbitrary point of a flat valley happened to extrapolate, not how the law does.
 """
 
 from __future__ import annotations
@@ -31,6 +41,24 @@ from ._validate import as_float_array, check_same_length
 
 TRUST_HIGH = 0.05
 TRUST_MEDIUM = 0.10
+# what a refit inside a check may raise and still leave the rest of the check to run: bad or too
+# little data (ValueError, which LinAlgError subclasses) and numerical failures (OverflowError,
+# ZeroDivisionError and FloatingPointError are ArithmeticErrors)
+FIT_FAILURES = (ValueError, ArithmeticError, np.linalg.LinAlgError, FloatingPointError)
+
+
+def _reason(exc: BaseException) -> str:
+    """The failure's message, prefixed by its type unless it is a plain ValueError."""
+    text, name = str(exc).strip(), type(exc).__name__
+    if type(exc) is ValueError:
+        return text or name
+    return f"{name}: {text}" if text else name
+
+
+def _unidentified(res: FitResult) -> str | None:
+    """The fitter's note that its points do not identify the law (``info["unidentified"]``), if any."""
+    note = getattr(res, "info", {}).get("unidentified")
+    return str(note) if note else None
 
 
 def trust_grade(relative_error: float) -> str:
@@ -43,13 +71,19 @@ def trust_grade(relative_error: float) -> str:
 @dataclass
 class ExtrapolationCheck:
     """Held-out predictions: ``x`` (tuple of held-out inputs), ``observed``, ``predicted``,
-    ``errors`` (relative), ``max_error``, ``mean_error`` and ``trust`` (from ``max_error``)."""
+    ``errors`` (relative), ``max_error``, ``mean_error`` and ``trust`` (from ``max_error``).
+
+    ``fit_error``: why a refit failed (its held-out points are then predicted NaN, so
+    ``max_error`` is NaN and ``trust`` "low": a check that could not run vouches for nothing);
+    ``flag``: why a refit is not identified by its points (see the module docstring)."""
 
     kind: str
     held_out: np.ndarray
     observed: np.ndarray
     predicted: np.ndarray
     x: tuple[np.ndarray, ...] = field(default_factory=tuple)
+    fit_error: str | None = None
+    flag: str | None = None
 
     @property
     def errors(self) -> np.ndarray:
@@ -76,7 +110,8 @@ class ExtrapolationCheck:
                 "x": [[clean(v) for v in a] for a in self.x],
                 "observed": [clean(v) for v in self.observed], "predicted": [clean(v) for v in self.predicted],
                 "errors": [clean(v) for v in self.errors], "max_error": clean(self.max_error),
-                "mean_error": clean(self.mean_error), "trust": self.trust}
+                "mean_error": clean(self.mean_error), "trust": self.trust, "fit_error": self.fit_error,
+                "flag": self.flag}
 
 
 def _inputs(x: Any, y: Any) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
@@ -89,16 +124,31 @@ def _inputs(x: Any, y: Any) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
 
 def _held_out(kind: str, fit: Callable[..., FitResult], xs, y, groups: Sequence[np.ndarray],
               fit_kwargs: dict[str, Any]) -> ExtrapolationCheck:
-    preds, held = [], []
+    preds, held, failures, flags = [], [], [], []
     for out in groups:
         keep = np.ones(len(y), bool)
         keep[out] = False
-        res = fit(*(v[keep] for v in xs), y[keep], **fit_kwargs)
-        preds.append(res.predict(*(v[out] for v in xs)))
+        try:
+            res = fit(*(v[keep] for v in xs), y[keep], **fit_kwargs)
+            with np.errstate(all="ignore"):  # a law evaluated far outside its fit may overflow: inf, not a crash
+                pred = np.broadcast_to(np.asarray(res.predict(*(v[out] for v in xs)), float), (len(out),))
+        except FIT_FAILURES as exc:
+            failures.append(_reason(exc))
+            pred = np.full(len(out), math.nan)
+        else:
+            note = _unidentified(res)
+            if note:
+                flags.append(note)
+        preds.append(pred)
         held.append(out)
     held_idx = np.concatenate(held)
+
+    def distinct(notes: list[str]) -> str | None:
+        return "; ".join(dict.fromkeys(notes)) if notes else None
+
     return ExtrapolationCheck(kind=kind, held_out=held_idx, observed=y[held_idx],
-                              predicted=np.concatenate(preds), x=tuple(v[held_idx] for v in xs))
+                              predicted=np.concatenate(preds), x=tuple(v[held_idx] for v in xs),
+                              fit_error=distinct(failures), flag=distinct(flags))
 
 
 def leave_one_out(fit: Callable[..., FitResult], x: Any, y: Any, **fit_kwargs: Any) -> ExtrapolationCheck:
@@ -110,7 +160,11 @@ def leave_one_out(fit: Callable[..., FitResult], x: Any, y: Any, **fit_kwargs: A
 def leave_largest_out(fit: Callable[..., FitResult], x: Any, y: Any, n_out: int = 1,
                       order_by: Any = None, **fit_kwargs: Any) -> ExtrapolationCheck:
     """Refit without the ``n_out`` points of largest scale (``order_by``, default the first x
-    array; ties all held out together) and predict them; ``.trust`` grades the worst error."""
+    array; ties all held out together) and predict them; ``.trust`` grades the worst error.
+
+    A refit that fails (see the module docstring) gives a check with ``fit_error`` set and NaN
+    predictions instead of raising; a refit not identified by its points gives ``flag``. Bad
+    arguments of the check itself (``n_out``, ``order_by``, mismatched lengths) still raise."""
     xs, y = _inputs(x, y)
     if not (isinstance(n_out, (int, np.integer)) and 1 <= n_out < len(y)):
         raise ValueError(f"n_out must be an integer in [1, {len(y) - 1}], got {n_out!r}")
@@ -167,7 +221,9 @@ def extrapolate(fit: Callable[..., FitResult], x: Any, y: Any, target: Any, name
 class RolloutRow:
     """One row of a :class:`Rollout`: fitted on the runs of the ``k`` smallest sizes (up to
     ``largest_fitted``), predicted every run at the next size (``predicted_size``). ``error`` is
-    the fitter's ``ValueError`` message when the fit failed (then the numbers are NaN)."""
+    why the fit failed (a ``ValueError``'s message, or a numerical failure's type and message;
+    then the numbers are NaN); ``flag`` why a fit that ran is not identified by its points (the
+    numbers are shown, marked)."""
 
     k: int
     largest_fitted: float
@@ -177,6 +233,7 @@ class RolloutRow:
     mean_error: float = math.nan
     max_error: float = math.nan
     error: str | None = None
+    flag: str | None = None
 
     @property
     def trust(self) -> str | None:
@@ -185,7 +242,7 @@ class RolloutRow:
 
     def to_dict(self) -> dict[str, Any]:
         names = ("k", "largest_fitted", "predicted_size", "n_fitted", "n_predicted", "mean_error", "max_error",
-                 "trust", "error")
+                 "trust", "error", "flag")
         d = {name: getattr(self, name) for name in names}
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
@@ -209,7 +266,8 @@ class Rollout:
         return {"kind": "rollout", "sizes": self.sizes.tolist(), "rows": [s.to_dict() for s in self.rows]}
 
     def table(self) -> str:
-        """One line per k: sizes fitted and predicted, point counts, errors and trust (or the error)."""
+        """One line per k: sizes fitted and predicted, point counts, errors and trust (or why the
+        fit failed); a fit not identified by its points is marked "not identified: <why>"."""
         lines = [f"{'k':>3}  {'fitted up to':>12}  {'predicts':>10}  {'n fit':>5}  {'n pred':>6}  "
                  f"{'mean err':>8}  {'max err':>8}  trust"]
         for s in self.rows:
@@ -218,7 +276,8 @@ class Rollout:
             if s.error is not None:
                 lines.append(head + f"fit failed: {s.error}")
             else:
-                lines.append(head + f"{s.mean_error:>8.2%}  {s.max_error:>8.2%}  {s.trust}")
+                line = head + f"{s.mean_error:>8.2%}  {s.max_error:>8.2%}  {s.trust}"
+                lines.append(line + (f"  (not identified: {s.flag})" if s.flag else ""))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -232,9 +291,12 @@ def rollout(fit: Callable[..., FitResult], x: Any, y: Any, sizes: Any = None, mi
 
     ``sizes``: the size of each run (default the first x array, e.g. N for ``(N, D)``).
     ``min_sizes`` defaults to 2, the fewest sizes that can show a trend. No attempt is made to
-    guess from the law how many sizes it needs: a fit that raises ``ValueError`` at some k (too
-    few points for its parameters, a constant input) gives that row its message in ``error``
-    instead of numbers, so the table shows where the ladder becomes long enough to fit.
+    guess from the law how many sizes it needs: a fit that fails at some k (a ``ValueError``: too
+    few points for its parameters, a constant input; or a numerical failure, see the module
+    docstring) gives that row its reason in ``error`` instead of numbers, and a fit the fitter
+    marks as not identified by its points (e.g. 2 sizes, or sizes spanning under 0.2 decades, for
+    ``fit_chinchilla``) gives its row ``flag``; so the table shows where the ladder becomes long
+    enough to fit and to identify the law, and the remaining rows are always computed.
     """
     xs, y = _inputs(x, y)
     key = xs[0] if sizes is None else as_float_array(sizes, "sizes")
@@ -252,12 +314,13 @@ def rollout(fit: Callable[..., FitResult], x: Any, y: Any, sizes: Any = None, mi
                          n_fitted=int(fitted.sum()), n_predicted=int(target.sum()))
         try:
             res = fit(*(v[fitted] for v in xs), y[fitted], **fit_kwargs)
-        except ValueError as exc:
-            row.error = str(exc)
-        else:
-            pred = res.predict(*(v[target] for v in xs))
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(all="ignore"):  # a law evaluated far outside its fit may overflow: inf, not a crash
+                pred = res.predict(*(v[target] for v in xs))
                 err = np.abs(pred - y[target]) / np.abs(y[target])
+        except FIT_FAILURES as exc:
+            row.error = _reason(exc)
+        else:
             row.mean_error, row.max_error = float(np.mean(err)), float(np.max(err))
+            row.flag = _unidentified(res)
         rows.append(row)
     return Rollout(sizes=distinct, rows=rows)
