@@ -4,6 +4,7 @@ rollout (fit the k smallest sizes, predict the next)."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -198,3 +199,19 @@ def test_rollout_marks_the_steps_that_cannot_identify_the_law():
     small = N <= 1e8  # 3 sizes: the refit without the largest sees 2
     check = leave_largest_out(fit_chinchilla, (N[small], D[small]), L[small], n_out=5)
     assert "only 2 distinct values of N" in check.flag and check.fit_error is None
+
+
+def test_rollout_marks_fits_given_whole_range_intervals():
+    """The other marker of a fit its points cannot identify: ``info["not_identified"]`` (a degenerate
+    fit whose intervals were widened to the parameters' whole range); the row shows its flags."""
+
+    def fit(x, y, **kw):
+        res = fit_power_law(x, y, **kw)
+        if len(x) < 5:
+            res.info["not_identified"] = {"exponent": [-math.inf, math.inf]}
+            res.flag("*", "too few points to measure the noise")
+        return res
+
+    ro = rollout(fit, X, 3 * X ** -0.1 + 1.0, min_sizes=3, offset=True)
+    assert all("too few points to measure the noise" in r.flag for r in ro.rows[:2])
+    assert all(r.flag is None for r in ro.rows[2:])

@@ -23,9 +23,10 @@ failure: ``ArithmeticError`` such as ``OverflowError``, ``numpy.linalg.LinAlgErr
 (leave-out checks) carry the reason (``error`` / ``fit_error``, shown as "fit failed: ...") and
 NaN numbers, and the rest of the table is still computed. A refit the fitter returns but marks as
 not identified by its points (``info["unidentified"]``, set by ``fit_chinchilla`` for a span under
-0.2 decades, fewer than 3 distinct sizes, collinear N and D or an exponent at its bound) keeps its
-prediction and errors, marked with that reason (``flag``): an error measured on such a fit says
-how the arbitrary point of a flat valley happened to extrapolate, not how the law does.
+0.2 decades, fewer than 3 distinct sizes, collinear N and D or an exponent at its bound; or
+``info["not_identified"]``, a degenerate fit given whole-range intervals) keeps its prediction and
+errors, marked with the reason (``flag``): an error measured on such a fit says how the arbitrary
+point of a flat valley happened to extrapolate, not how the law does.
 """
 
 from __future__ import annotations
@@ -56,9 +57,16 @@ def _reason(exc: BaseException) -> str:
 
 
 def _unidentified(res: FitResult) -> str | None:
-    """The fitter's note that its points do not identify the law (``info["unidentified"]``), if any."""
-    note = getattr(res, "info", {}).get("unidentified")
-    return str(note) if note else None
+    """Why the refit's points do not identify the law, if they do not: the fitter's note
+    (``info["unidentified"]``, ``fit_chinchilla``'s), or, for a fit whose parameters were given
+    their whole range as intervals (``info["not_identified"]``, a degenerate fit), its flags."""
+    info = getattr(res, "info", None) or {}
+    note = info.get("unidentified")
+    if note:
+        return str(note)
+    if info.get("not_identified"):
+        return "; ".join(dict.fromkeys(str(v) for v in getattr(res, "flags", {}).values())) or "not identified"
+    return None
 
 
 def trust_grade(relative_error: float) -> str:
