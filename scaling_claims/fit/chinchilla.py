@@ -95,7 +95,8 @@ EXPONENT_BOUNDS = (0.0, 5.0)
 _MAX_LOG_TERM_RANGE = 100.0  # ... so the upper bound shrinks below 5 only for ladders over ~8.7 decades
 # Starting grid of (alpha, beta): the old [0.02, 2] grid, extended to the bound.
 EXPONENT_GRID = np.concatenate([np.linspace(0.02, 2.0, 34), [2.5, 3.0, 3.5, 4.0, 4.5, 5.0]])
-N_STARTS = 6  # local refinements from the best local minima of the grid (see _candidates)
+N_STARTS = 6  # local refinements from the best local minima of the grid (see _Problem.candidates)
+MAX_ITERATIONS = 500  # Levenberg-Marquardt steps per start (see _Problem.refine)
 MIN_SPAN_DECADES = 0.2  # narrower spans of N or D (or off the N-D line) are flagged; see _identification
 MAX_LOSS_SPAN_DECADES = 50.0  # losses spanning more decades than this are rejected (not a loss curve)
 _PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
@@ -260,25 +261,28 @@ class _Problem:
         return F, J.T @ psi, Jh.T @ J, np.abs(J).T @ np.abs(psi), dmaj
 
     def refine(self, x0: np.ndarray, method: str, delta: float, asymmetry: float,
-               max_iter: int = 1000) -> tuple[np.ndarray, float, int]:
+               max_iter: int = MAX_ITERATIONS) -> tuple[np.ndarray, float, int, bool]:
         """A local minimum of ``method``'s objective from ``x0`` within the bounds, by a bounded
         Levenberg-Marquardt on the Gauss-Newton model of :meth:`model` (Marquardt's diagonal
         scaling, Nielsen's damping update; variables at a bound with the gradient pushing out are
-        held there). Returns (x, objective, evaluations).
+        held there). Returns (x, objective, evaluations, converged).
 
         Written out rather than SciPy's ``least_squares`` (same model, same optima: F agreed to
         ~1e-15 relative on bootstrap resamples of the (Mis)Fitting ladder) because its per-step
-        overhead dominated the bootstrap: ~4 ms a refit instead of ~9 ms. Stops when the projected
-        gradient is 1e-10 of its scale (rounding noise), when an accepted step gains under 1e-14 of
-        F, or when no step within rounding lowers F.
+        overhead dominated the bootstrap: ~4 ms a refit instead of ~9 ms. Converged when the
+        projected gradient is 1e-10 of its scale (rounding noise), when an accepted step gains under
+        1e-14 of F, or when no step within rounding lowers F; otherwise it stops after ``max_iter``
+        steps (real ladders converge in under ~100; only degenerate data crawl on, e.g. a term of
+        1e-9 of the loss trading its exponent for its scale), not converged.
         """
         lo, hi = self.lower, self.upper
         x = np.clip(np.asarray(x0, float), lo, hi)
         F, g, H, gs, dm = self.model(x, method, delta, asymmetry)
-        mu, nu, nfev = 1e-3, 2.0, 1
+        mu, nu, nfev, converged = 1e-3, 2.0, 1, False
         for _ in range(max_iter):
             free = ~(((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0)))
             if not free.any() or np.all(np.abs(g[free]) <= 1e-10 * gs[free]):
+                converged = True
                 break
             if free.all():
                 Hf, gf, dg = H, g, dm
@@ -295,6 +299,7 @@ class _Problem:
             xn = np.clip(xn, lo, hi)
             d = xn - x
             if not np.any(d):
+                converged = True
                 break
             with np.errstate(all="ignore"):  # a trial step far from the data may overflow: rejected below
                 trial = self.model(xn, method, delta, asymmetry)
@@ -307,12 +312,14 @@ class _Problem:
                 mu *= max(0.1, 1.0 - (2.0 * rho - 1.0) ** 3)
                 nu = 2.0
                 if small:
+                    converged = True
                     break
             else:
                 mu, nu = mu * nu, nu * 2
                 if mu > 1e30:
+                    converged = True
                     break
-        return x, F, nfev
+        return x, F, nfev, converged
 
     # ---- the grid of starts
     def grid(self, method: str, delta: float, asymmetry: float):
@@ -408,11 +415,11 @@ class _Problem:
         starts = [start] if start is not None else self.candidates(method, delta, asymmetry)
         best, nfev = None, 0
         for x0 in starts:
-            x, obj, n = self.refine(x0, method, delta, asymmetry)
+            x, obj, n, converged = self.refine(x0, method, delta, asymmetry)
             nfev += n
             if best is None or obj < best[1]:
-                best = (x, obj)
-        info = {"starts": len(starts), "nfev": nfev}
+                best = (x, obj, converged)
+        info = {"starts": len(starts), "nfev": nfev, "converged": best[2]}
         return best[0], info
 
 
@@ -547,6 +554,10 @@ def _identification(N: np.ndarray, D: np.ndarray, tie: bool) -> list[str]:
     - The points lie within 0.2 decades of one line in (log N, log D), D ~ N**s: a single IsoFLOP
       budget (s = -1) or a fixed tokens-per-parameter ladder (s = 1). Along the line the two terms
       are functions of one variable and trade off (for s = 1 and alpha = beta exactly).
+
+    These are floors, not guarantees: a design just above them can still leave a weak fit (e.g. 3
+    sizes over 0.25 decades with 0.3% noise fit E = 0; the collapsed-term flag and the bootstrap
+    show it), but a design below them cannot identify the law whatever the noise.
     """
     out: list[str] = []
     lN, lD = np.log10(N), np.log10(D)
@@ -639,6 +650,9 @@ class ChinchillaFit(FitResult):
         if gone:
             fit.flag("*", f"{', '.join(gone)} collapsed to ~0 (under 0.01% of the loss at every point): the "
                           "intervals treat it as known")
+        if not info.get("converged", True):
+            fit.flag("*", f"the search stopped after {MAX_ITERATIONS} steps without converging (the objective was "
+                          "still falling slowly: degenerate data)")
         if method == "asymmetric":
             fit.flag("*", f"asymmetric objective (over-prediction weighted {asymmetry:g}x): the Gauss-Newton "
                           "intervals assume a symmetric least-squares fit and are not valid for it; use bootstrap() "
@@ -666,7 +680,7 @@ class ChinchillaFit(FitResult):
     def to_dict(self) -> dict[str, Any]:
         """The base record plus the derived exponents ``a`` and ``b``."""
         d = super().to_dict()
-        d["derived"] = {"a": self.a, "b": self.b}
+        d["derived"] = jsonable({"a": self.a, "b": self.b})
         return d
 
     def compute_optimal(self, C) -> tuple[np.ndarray, np.ndarray]:
