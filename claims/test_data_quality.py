@@ -44,7 +44,12 @@ confirmed. Random *not* as expected: monotone inconclusive (0 -> 0.25: +0.096 [0
 t-interval at about +-0.4: which files are corrupted matters more than 3 seeds average out. The
 design was too small for the random-corruption claims and the quick budget cannot enlarge it, so
 they are decided by the slow design only (8 seeds), with expectations set from these six seeds;
-the quick set keeps the shuffle claims (the decision above stands for them).
+the quick set keeps the shuffle claims (the decision above stands for them). The quick random
+worth claim came back to the quick set (2026-12, issue "Verdicts that answer") as what it is: a
+known failure of its declaration, a strict xfail with its numbers (``WORTH_RANDOM_QUICK_XFAIL``;
+its runs reproduce 0.92 [0.88, 0.97] at q = 0.25), so that the quick set shows the refutation
+instead of leaving it out. Its six corrupted runs cost ~18 s of CPU in a quick session (in-process,
+as under -n 2: 24.5 s cold against 6.7 s warm for the test alone, at a load average of ~8).
 
 First slow decision, seeds 20-27 (2026-12): shuffle monotone and random worth as declared
 (random worth 1.00 [0.92, 1.08] at q = 0.1, then 1.10, 1.28, 1.61, each interval above 1). Two
@@ -55,7 +60,8 @@ shuffled data at q = 0.1 was worth 0.857 [0.821, 0.895] of its clean share (the 
 put the 8-seed interval at about +-0.13; it was +-0.04). Cost of the quick
 file: 18 runs (12 of them the clean curve, shared with the repeated-data claims), 1,488 steps,
 25 s of training on one core at a load average of ~4 (~14 s of CPU), plus ~10 s of CPU outside
-the runs' clocks corrupting the split (``corruption="shuffle"``, per task build).
+the runs' clocks corrupting the split (``corruption="shuffle"``, per task build); the random
+worth claim adds 6 runs (768 steps), ~18 s of CPU.
 """
 
 from __future__ import annotations
@@ -79,12 +85,23 @@ WORTH_SHUFFLE_XFAIL = (
     "declared inconclusive at q = 0.1 (the pilot's 0.91 [0.68, 1.21], 3 seeds); the first slow decision, seeds 20-27, "
     "measured 0.857 [0.821, 0.895] there (8 seeds: +-0.04 where +-0.13 was predicted) and 0.71, 0.50, 0.46 at "
     "q = 0.25, 0.5, 0.75: confirmed")
-# random corruption is slow-only: 3 seeds cannot resolve it (the docstring's first decision)
+# The quick random-corruption worth claim refuted its declared "confirmed" on its first decision
+# (seeds 10-12, declared before they ran in commit a9914f1) and was then taken out of the quick set
+# (commit 8495e7d); it is back as a known failure of that declaration, with its numbers.
+WORTH_RANDOM_QUICK_XFAIL = (
+    "declared confirmed from the pilot (seeds 0-2: worth 1.23 [1.10, 1.37] at q = 0.25) before seeds 10-12 ran "
+    "(commit a9914f1); they measured 0.92 [0.88, 0.97] at q = 0.25 (1.16 [0.80, 1.70] at 0.5): refuted. Over the six "
+    "seeds the worth splits by seed (1.17-1.27 against 0.90-0.94), so 3 seeds cannot resolve it; removed from the "
+    "quick set after it refuted (commit 8495e7d), back as this known failure")
+# random corruption's monotone claim is slow-only: 3 seeds cannot resolve it (the docstring's first decision)
 QUICK_SHUFFLE = pytest.param(QUICK, "shuffle", marks=pytest.mark.quick, id="quick-shuffle")
 MONOTONE_CASES = [QUICK_SHUFFLE, pytest.param(SLOW, "shuffle", marks=pytest.mark.slow, id="slow-shuffle"),
                   pytest.param(SLOW, "random", id="slow-random",
                                marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason=MONOTONE_RANDOM_XFAIL)])]
-WORTH_CASES = [QUICK_SHUFFLE, pytest.param(SLOW, "shuffle", id="slow-shuffle",
+WORTH_CASES = [QUICK_SHUFFLE,
+               pytest.param(QUICK, "random", id="quick-random",
+                            marks=[pytest.mark.quick, pytest.mark.xfail(strict=True, reason=WORTH_RANDOM_QUICK_XFAIL)]),
+               pytest.param(SLOW, "shuffle", id="slow-shuffle",
                                            marks=[pytest.mark.slow,
                                                   pytest.mark.xfail(strict=True, reason=WORTH_SHUFFLE_XFAIL)]),
                pytest.param(SLOW, "random", marks=pytest.mark.slow, id="slow-random")]
