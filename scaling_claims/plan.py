@@ -136,6 +136,9 @@ class Law:
             raise ValueError(f"not a fit: this is a {schema!r} document; give the fit.json that "
                              "`scaling-claims fit` writes")
         law = d["law"] if "law" in d else d
+        why = (d.get("summary") or {}).get("law_error") if isinstance(d.get("summary"), dict) else None
+        if law is None and why:
+            raise ValueError(f"this fit has no law to plan from: {why}")
         if not isinstance(law, dict):
             raise ValueError(f"not a law: 'law' must be a JSON object, got a {type(law).__name__}")
         missing = [p for p in _PARAMS if p not in law]

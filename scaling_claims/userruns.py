@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
@@ -179,6 +180,17 @@ class RunsFit:
     notes: list[str] = field(default_factory=list)
     diagnostics: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    law_error: str = ""  # why ``law`` is None: the fit has no compute optimum to plan from
+
+    @property
+    def curve(self) -> Any:
+        """The fitted law for drawing and residuals: ``law`` when plannable, else the fit's own
+        parameters (E, A, B, alpha, beta and ``loss(N, D)``), so a degenerate fit still plots."""
+        if self.law is not None:
+            return self.law
+        p, predict = self.fit.params, self.fit.predict
+        return SimpleNamespace(**{k: float(p[k]) for k in ("E", "A", "B", "alpha", "beta")},
+                               loss=lambda N, D: predict(np.asarray(N, float), np.asarray(D, float)))
 
     def summary(self) -> dict[str, Any]:
         p = self.fit.params
@@ -190,7 +202,8 @@ class RunsFit:
                "bootstrap": None if self.boot is None else {"n": self.boot.n, "requested": self.boot.requested,
                                                             "seed": self.boot.seed},
                "range": {k: [float(self.runs[k].min()), float(self.runs[k].max())] for k in ("N", "D", "C", "loss")},
-               "flags": self.fit.flags, "notes": self.notes, "diagnostics": self.diagnostics}
+               "flags": self.fit.flags, "notes": self.notes, "diagnostics": self.diagnostics,
+               "law_error": self.law_error or None}
         if self.isoflop:
             out["isoflop"] = {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in self.isoflop.items()}
         if self.leave_largest_out is not None:
@@ -200,7 +213,8 @@ class RunsFit:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"law": self.law.to_dict(), "summary": self.summary(), "fit": self.fit.to_dict()}
+        law = None if self.law is None else self.law.to_dict()
+        return {"law": law, "summary": self.summary(), "fit": self.fit.to_dict()}
 
 
 def fit_main(runs: pd.DataFrame, method: str = "huber", tie_exponents: bool = False, asymmetry: float = 10.0,
@@ -217,11 +231,26 @@ def fit_main(runs: pd.DataFrame, method: str = "huber", tie_exponents: bool = Fa
     fit = fit_chinchilla(runs.N.to_numpy(), runs.D.to_numpy(), runs.loss.to_numpy(), **kwargs)
     source = f"fitted by scaling-claims ({method}" + (", tied exponents" if tie_exponents else "") + f") to {len(runs)} runs"
     fitted = {k: [float(runs[k].min()), float(runs[k].max())] for k in ("N", "D", "C", "loss")}
-    law = Law.from_fit(fit, name=name, source=source, convention=convention, fitted_range=fitted)
-    out = RunsFit(runs, columns or {}, fit, None, law, options={"kwargs": kwargs, "name": name, "source": source,
-                                                                "convention": convention, "range": fitted})
+    options = {"kwargs": kwargs, "name": name, "source": source, "convention": convention, "range": fitted}
+    out = RunsFit(runs, columns or {}, fit, None, None, options=options)
+    out.law = _law(out)
     out.notes.extend(runs.attrs.get("notes", []))
     return out
+
+
+def _law(res: RunsFit, bootstrap: Any = None) -> Law | None:
+    """The fit as a plannable :class:`Law`, or None (with the reason in ``res.law_error``) when it
+    has none: a term collapsed to zero or a non-positive exponent leaves no compute optimum."""
+    o = res.options
+    try:
+        law = Law.from_fit(res.fit, name=o["name"], source=o["source"], convention=o["convention"],
+                           bootstrap=bootstrap, fitted_range=o["range"])
+    except ValueError as err:
+        res.law_error = (f"the fitted law cannot be planned from ({err}): `scaling-claims plan --fit` will refuse "
+                         "it; more runs spanning N and D, or --tie-exponents, may identify both terms")
+        return None
+    res.law_error = ""
+    return law
 
 
 def _failure(err: BaseException) -> str:
@@ -242,6 +271,20 @@ def _check(res: RunsFit, name: str, step: Callable[[], Any]) -> Any:
     return value
 
 
+ROLLOUT_GROUPS = 14  # at most 12 rollout steps (k = 2 .. 13): a table a person reads, and seconds of refits
+
+
+def _rollout_groups(N: np.ndarray) -> np.ndarray | None:
+    """Each run's rollout group (the largest size of its group of consecutive distinct sizes) when
+    the runs hold more than ``ROLLOUT_GROUPS`` sizes, else None (one step per size). A ladder of
+    hundreds of sizes (IsoFLOP data often is) would otherwise cost one refit per size."""
+    distinct = np.unique(N)
+    if distinct.size <= ROLLOUT_GROUPS:
+        return None
+    tops = np.array([g[-1] for g in np.array_split(distinct, ROLLOUT_GROUPS)])
+    return tops[np.searchsorted(tops, N)]
+
+
 def run_diagnostics(res: RunsFit, n_boot: int = 1000, seed: int = 0) -> RunsFit:
     """Each check of ``res`` on its own (see the module docstring); updates and returns ``res``."""
     from scaling_claims.fit import fit_chinchilla, fit_isoflop_approach1, fit_isoflop_approach2, leave_largest_out
@@ -255,10 +298,13 @@ def run_diagnostics(res: RunsFit, n_boot: int = 1000, seed: int = 0) -> RunsFit:
             if res.boot.n < 2:
                 res.diagnostics["bootstrap"] = f"failed: only {res.boot.n} of {n_boot} resamples could be fitted"
                 res.boot = None
-            else:
-                o = res.options
-                res.law = Law.from_fit(fit, name=o["name"], source=o["source"], convention=o["convention"],
-                                       bootstrap=res.boot, fitted_range=o["range"])
+            elif res.law is not None:
+                with_samples = _law(res, res.boot)
+                if with_samples is None:
+                    res.notes.append(f"the bootstrap samples were not attached to the law: {res.law_error}")
+                    res.law_error = ""
+                else:
+                    res.law = with_samples
                 if res.boot.n < res.boot.requested:
                     res.notes.append(f"the bootstrap fitted {res.boot.n} of {res.boot.requested} resamples "
                                      "(the others held a single size or token count)")
@@ -281,7 +327,12 @@ def run_diagnostics(res: RunsFit, n_boot: int = 1000, seed: int = 0) -> RunsFit:
     if sizes.size >= 3:
         res.leave_largest_out = _check(res, "leave-largest-out", lambda: leave_largest_out(
             fit_chinchilla, (N, D), L, n_out=int((N == sizes[-1]).sum()), **kw))
-        res.rollout = _check(res, "rollout", lambda: rollout(fit_chinchilla, (N, D), L, **kw))
+        key = _rollout_groups(N)
+        if key is not None:
+            res.notes.append(f"rollout over {np.unique(key).size} groups of consecutive sizes (the runs hold "
+                             f"{sizes.size} distinct sizes): each step refits on the smaller groups and predicts "
+                             "the next group; each group is named by its largest size")
+        res.rollout = _check(res, "rollout", lambda: rollout(fit_chinchilla, (N, D), L, sizes=key, **kw))
     else:
         for name in ("leave-largest-out", "rollout"):
             res.diagnostics[name] = "skipped: fewer than 3 model sizes"

@@ -205,7 +205,11 @@ def test_design_uses_distinct_widths_and_shows_the_realised_sizes(tmp_path):
     rungs = doc["ladder"]["rungs"]
     assert all(r["planned"] is not None and r["width"] in widths for r in rungs)
     assert "non-embedding N" in doc["family"] and "byte-level decoder at depth 2" in doc["family"]
-    assert "planned N width         N" in out.stderr  # with --json -, the text report is on stderr
+    # with --json -, the text report is not printed: standard error holds the warnings alone
+    assert all(line.startswith("warning: ") for line in out.stderr.splitlines())
+    text = cli("design", "--preset", "epoch2024", "--min-params", "2e4", "--max-params", "3e4", "--hours", "1",
+               "--peak-flops", "1e11", "--mfu", "0.5", "--sizes", "3", cwd=tmp_path)
+    assert "planned N width         N" in text.stdout
     assert any("below the range of N the law was fitted on" in w for w in doc["warnings"])
 
 

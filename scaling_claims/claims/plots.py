@@ -279,7 +279,7 @@ def _fit_title(result: Any, n_runs: int, check: Any) -> str:
     method = str(info.get("method", "fit"))
     if info.get("tie_exponents"):
         method += ", tied exponents"
-    law = result.law
+    law = getattr(result, "curve", result.law)
     head = rf"Chinchilla law $L = E + A/N^{{\alpha}} + B/D^{{\beta}}$ fitted to {n_runs} runs ({method})"
     params = (f"E = {law.E:.3g}, A = {law.A:.3g}, B = {law.B:.3g}, \u03b1 = {law.alpha:.3g}, "
               f"\u03b2 = {law.beta:.3g}")
@@ -306,7 +306,7 @@ def runs_figure(result: Any, *, color_by: str | None = None, max_curves: int | N
     worst error at each size it predicts (a +-bar; a failed refit a grey cross). The legend
     lists marker kinds only. Readable at 5 to 5,000 runs; constrained layout, so no layout
     warning. Returns the open Figure (``runs_plot`` saves and closes it)."""
-    runs, law = result.runs, result.law
+    runs, law = result.runs, getattr(result, "curve", result.law)  # a degenerate fit has no plannable law
     N, D, C, L = (np.asarray(runs[c], float) for c in ("N", "D", "C", "loss"))
     n_runs = N.size
     groups = None

@@ -13,7 +13,8 @@ Errors: input the user can fix (a missing column, a bad value, an unknown preset
 file that cannot be read or written) prints one line naming the file, row, column or flag and
 exits with status 2; anything else prints one line naming what failed and exits with status 1
 (``--debug`` prints the traceback instead). ``--json PATH`` (``-``: standard output) writes a
-versioned JSON document (docs/cli-json.md). Heavy modules are imported by the subcommand that
+versioned JSON document (docs/cli-json.md); with ``-``, standard output holds the JSON alone and
+standard error only the warnings and errors. Heavy modules are imported by the subcommand that
 needs them, so ``--help`` answers at once.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import re
 import sys
 import traceback
@@ -81,8 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     to_stdout = getattr(args, "json", None) == "-"
     where = f"scaling-claims {args.command}"
     try:
-        # with --json -, standard output carries the JSON alone: the text report goes to stderr
-        with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+        # with --json -, standard output carries the JSON alone and standard error only warnings and
+        # errors: the text report (all of it is in the JSON) is not printed
+        with contextlib.redirect_stdout(io.StringIO()) if to_stdout else contextlib.nullcontext():
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 code, payload = args.func(args)

@@ -83,7 +83,7 @@ def ratios(text: str) -> list[float]:
 
 def add_json_option(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--json", metavar="PATH", help=f"also write {what} as JSON to PATH ('-': to standard output, "
-                                                  "and the text report to standard error); docs/cli-json.md")
+                                                  "instead of the text report); docs/cli-json.md")
 
 
 # ----------------------------------------------------------------------------- text

@@ -57,6 +57,8 @@ def cmd_fit(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
           + f"  a {g(fit.a)}")
     for flag in fit.flags.values():
         warn(args, f"the fit: {flag}")
+    if res.law is None:
+        warn(args, res.law_error)
     _write(out, res, args)
     print(f"wrote {out / 'fit.json'}, {out / 'plot.png'} (the main fit; the checks follow)")
 
