@@ -90,10 +90,13 @@ def test_to_dict_round_trips_through_json():
     assert d["r2_space"] == "log" and d["n"] == X.size
 
 
-def test_exactly_determined_fit_has_nan_intervals():
+def test_exactly_determined_fit_is_flagged_with_intervals_that_say_not_identified():
+    """Two points for two parameters (issue 29): the values, but no interval (the whole range,
+    not NaN) and a flag saying why."""
     res = fit_power_law([1.0, 10.0], [1.0, 0.5])
     assert res.exponent == pytest.approx(math.log10(2))
-    assert math.isnan(res.ci["exponent"][0])
+    assert res.ci["exponent"] == (-math.inf, math.inf) and res.ci["coef"] == (0.0, math.inf)
+    assert "2 points for 2 parameters" in res.flags["*"] and not res.ok
 
 
 def test_offset_fit_with_a_positive_floor_is_not_flagged():

@@ -61,8 +61,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from scipy import optimize
 
-from ._result import FitResult, covariance_from_jacobian, r_squared, t_quantile
-from ._validate import as_float_array, check_enough_points, check_positive, check_same_length
+from ._nls import classic_covariance
+from ._result import FitResult, r_squared, t_quantile
+from ._degenerate import flag_degenerate, r_squared_scaled
+from ._validate import as_real_array, check_enough_points, check_level, check_positive, check_same_length
 from .chinchilla import HUBER_DELTA, _solve as _chinchilla_solve, fit_chinchilla
 
 R_STAR_BOUNDS = (1e-3, 1e6)  # the range R_D* and R_N* are searched in (an optimum at a bound is flagged)
@@ -127,7 +129,7 @@ def unique_params(U, base) -> np.ndarray:
     compute-optimal data is U tokens, G (G U)**(beta/alpha) with G = (alpha A/(beta B))**(1/(alpha+beta))
     (the paper's Eq. for U_N before the min with N)."""
     b = _base_dict(base)
-    U = as_float_array(U, "U")
+    U = as_real_array(U, "U")
     check_positive(U, "U", "it is a number of unique tokens")
     return _unique_params(U, b)
 
@@ -141,8 +143,8 @@ def effective_data(D, U, rd_star) -> np.ndarray:
     """D' = U_D + U_D R_D* (1 - exp(-R_D/R_D*)) with U_D = min(U, D) and R_D = D/U_D - 1: the number
     of unique tokens that would be worth as much as D tokens drawn from U unique ones.
     ``rd_star=math.inf``: repeated tokens are as good as new (D' = D)."""
-    D = as_float_array(D, "D")
-    U = as_float_array(U, "U")
+    D = as_real_array(D, "D")
+    U = as_real_array(U, "U")
     if D.size > 1 and U.size > 1:
         check_same_length(D=D, U=U)
     check_positive(D, "D", "it is a number of tokens")
@@ -158,8 +160,8 @@ def effective_params(N, U, base, rn_star) -> np.ndarray:
     and R_N = N/U_N - 1: parameters beyond the compute-optimal size for U unique tokens are worth
     less. ``U`` here is the number of unique tokens *used* (min(U, D) of a run)."""
     b = _base_dict(base)
-    N = as_float_array(N, "N")
-    U = as_float_array(U, "U")
+    N = as_real_array(N, "N")
+    U = as_real_array(U, "U")
     check_positive(N, "N", "it is a parameter count")
     check_positive(U, "U", "it is a number of unique tokens")
     rn_star = _check_r_star(rn_star, "rn_star")
@@ -182,7 +184,7 @@ def repeated_token_value(epochs, rd_star, kind: str = "marginal") -> np.ndarray:
     R_D* (1 - exp(-R_D/R_D*))/R_D (1 - 1/e at R_D = R_D*). ``"overall"``: D'/D, every token of the
     run including the first epoch (how much data the whole run is worth).
     """
-    epochs = as_float_array(epochs, "epochs")
+    epochs = as_real_array(epochs, "epochs")
     check_positive(epochs, "epochs", "it is a number of passes over the data")
     rd_star = _check_r_star(rd_star, "rd_star")
     R = np.maximum(epochs - 1.0, 0.0)
@@ -201,7 +203,7 @@ def data_constrained_loss(N, D, U, base, rd_star, rn_star) -> np.ndarray:
     """The law's loss for runs (N params, D tokens seen, U unique tokens available) given its
     numbers (e.g. the paper's): ``base`` (E, A, B, alpha, beta) and the decay constants."""
     b = _base_dict(base)
-    N, D, U = (as_float_array(v, k) for v, k in ((N, "N"), (D, "D"), (U, "U")))
+    N, D, U = (as_real_array(v, k) for v, k in ((N, "N"), (D, "D"), (U, "U")))
     for arr, name in ((N, "N"), (D, "D"), (U, "U")):
         check_positive(arr, name, "it is a count")
     return _law(b, _check_r_star(rd_star, "rd_star"), _check_r_star(rn_star, "rn_star"), *np.broadcast_arrays(N, D, U))
@@ -342,7 +344,7 @@ class _Stage2:
 
 # ----------------------------------------------------------------------------- fitting
 def _validated(N, D, U, L):
-    N, D, U, L = (as_float_array(v, k) for v, k in ((N, "N"), (D, "D"), (U, "U"), (L, "L")))
+    N, D, U, L = (as_real_array(v, k) for v, k in ((N, "N"), (D, "D"), (U, "U"), (L, "L")))
     check_same_length(N=N, D=D, U=U, L=L)
     check_positive(N, "N", "it is a parameter count")
     check_positive(D, "D", "it is a number of tokens")
@@ -408,10 +410,11 @@ def fit_data_constrained(N, D, U, L, base=None, rd_star=None, rn_star=None, tie_
     ignored). ``n_boot`` resamples of the runs (``seed``) give ``se`` and the percentile ``ci``;
     ``n_boot=0``: asymptotic intervals. See the module docstring for the procedure and its caveats.
 
-    Raises ``ValueError`` on bad input: non-finite or non-positive values, mismatched lengths, too
-    few runs (stage 1: fewer single-epoch runs than base parameters; stage 2: fewer informative runs
-    than decay constants), no repeated run when R_D* is fitted, no run with excess parameters when
-    R_N* is fitted, a bad base, bad fixed values, nothing to fit.
+    Raises ``ValueError`` on bad input: non-finite, complex or non-positive values, mismatched
+    lengths, too few runs (stage 1: fewer single-epoch runs than base parameters; stage 2: fewer
+    informative runs than decay constants), no repeated run when R_D* is fitted, no run with excess
+    parameters when R_N* is fitted, a bad base, bad fixed values, nothing to fit, a ``level``
+    outside (0, 1). A constant L is flagged as a whole, its intervals not identified.
     """
     N, D, U, L = _validated(N, D, U, L)
     rd_fixed = None if rd_star is None else _check_r_star(rd_star, "rd_star")
@@ -424,8 +427,7 @@ def fit_data_constrained(N, D, U, L, base=None, rd_star=None, rn_star=None, tie_
         raise ValueError(f"n_boot must be an integer >= 0, got {n_boot!r}")
     if n_boot == 1:
         raise ValueError("n_boot must be 0 (asymptotic intervals) or >= 2")
-    if not (isinstance(level, (int, float, np.number)) and 0 < level < 1):
-        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    level = check_level(level)
     if not (isinstance(delta, (int, float, np.number)) and delta > 0 and math.isfinite(delta)):
         raise ValueError(f"delta must be a positive number, got {delta!r}")
     tie = bool(tie_exponents)
@@ -458,7 +460,8 @@ def fit_data_constrained(N, D, U, L, base=None, rd_star=None, rn_star=None, tie_
     fit._single = single
     if n_boot:
         fit._apply_bootstrap(fit.bootstrap(n_boot, seed))
-    return fit
+    n_fitted = len(stage.free) + (0 if base_fit is None else (4 if tie else 5))
+    return flag_degenerate(fit, L, "L", n_fitted, ranges={k: (0.0, math.inf) for k in _BASE_NAMES + _R_NAMES})
 
 
 class DataConstrainedFit(FitResult):
@@ -477,7 +480,7 @@ class DataConstrainedFit(FitResult):
         rd, rn = stage.r_stars(t)
         resid = stage.resid(t)
         jac = stage.jac(t)
-        cov, dof = covariance_from_jacobian(jac, resid)
+        cov, dof = classic_covariance(jac, resid)
         q = t_quantile(level, dof)
         params = {**b, "R_D_star": rd, "R_N_star": rn}
         fixed = [k for k in _BASE_NAMES if base_fit is None] + [k for k in _R_NAMES if k not in stage.free]
@@ -493,7 +496,7 @@ class DataConstrainedFit(FitResult):
                 se[k], ci[k] = base_fit.se[k], base_fit.ci[k]
         pred = np.exp(resid + stage.lL)
         info = {**info, "ci_method": "asymptotic (Gauss-Newton on log residuals in log R*, conditional on the base law)",
-                "r2_linear": r_squared(L, pred), "fixed": fixed}
+                "r2_linear": r_squared_scaled(L, pred), "fixed": fixed}
         free = list(stage.free)
         fixed_r = dict(stage.fixed)
 

@@ -28,16 +28,17 @@ from typing import Any
 
 import numpy as np
 
+from ._degenerate import exp_or_inf, renamed
 from ._nls import grid_start, nls_fit
 from ._result import FitResult
-from ._validate import (as_float_array, check_enough_points, check_in_range, check_not_constant, check_positive,
-                        check_same_length)
+from ._validate import (as_real_array, check_enough_points, check_in_range, check_level, check_not_constant,
+                        check_positive, check_same_length)
 from .forms import RISE_BAND, SLOPE_CAP_PER_GAP
 from .power_law import fit_power_law
 
 
 def _pair(x: Any, y: Any, x_name: str, y_name: str, n_params: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-    xa, ya = as_float_array(x, x_name), as_float_array(y, y_name)
+    xa, ya = as_real_array(x, x_name), as_real_array(y, y_name)
     check_same_length(**{x_name: xa, y_name: ya})
     check_enough_points(len(xa), n_params, what, min_dof=1)
     check_not_constant(xa, x_name)
@@ -70,8 +71,9 @@ def fit_loss_to_accuracy(loss: Any, accuracy: Any, lower: float = 0.0, upper: fl
     point lies on the rise (then ``loss_mid`` is an extrapolation: typical when every model of a
     ladder is still near the floor) and when ``loss_mid`` lies outside the sampled losses.
     Needs >= 3 points (one degree of freedom), finite values, a varying loss and accuracies in
-    ``[lower, upper]``.
+    ``[lower, upper]``. A constant accuracy is flagged, its intervals not identified.
     """
+    level = check_level(level)
     lo, hi = _levels(lower, upper)
     L, acc = _pair(loss, accuracy, "loss", "accuracy", 2, "the loss-to-accuracy sigmoid")
     check_in_range(acc, "accuracy", lo, hi)
@@ -88,7 +90,7 @@ def fit_loss_to_accuracy(loss: Any, accuracy: Any, lower: float = 0.0, upper: fl
     fit = nls_fit(kind="loss_to_accuracy", names=["loss_mid", "steepness"], model=model, x=L, y=acc,
                   start=grid_start(model, L, acc, candidates), bounds=([-np.inf, 0.0], [np.inf, cap]), level=level,
                   info={"law": "acc = lower + (upper - lower) / (1 + exp(steepness * (L - loss_mid)))",
-                        "lower": lo, "upper": hi, "steepness_cap": cap}, covariance="hc3")
+                        "lower": lo, "upper": hi, "steepness_cap": cap}, covariance="hc3", y_name="accuracy")
     _flag_rise(fit, (fit.predict(L) - lo) / (hi - lo), "loss_mid and steepness")
     if not L.min() <= fit.loss_mid <= L.max():
         fit.flag("loss_mid", "the midpoint lies outside the sampled losses (an extrapolation)")
@@ -123,7 +125,7 @@ class TwoStepFit:
 
     def predict(self, size: Any) -> np.ndarray:
         """The predicted accuracy at ``size``."""
-        return self.step2.predict(self.step1.predict(as_float_array(size, "size")))
+        return self.step2.predict(self.step1.predict(as_real_array(size, "size")))
 
     def crossing(self, accuracy: float = 0.5) -> float:
         """The size at which the predicted accuracy reaches ``accuracy``: ``inf`` when the
@@ -144,8 +146,9 @@ def fit_two_step(size: Any, loss: Any, accuracy: Any, lower: float = 0.0, upper:
     """Fit both steps on the same models (one entry per model: its size, its task loss and its
     accuracy). Step 1 is ``fit_power_law(size, loss, offset=offset)`` (log space); step 2 is
     :func:`fit_loss_to_accuracy` on the (loss, accuracy) pairs."""
-    s, L = as_float_array(size, "size"), as_float_array(loss, "loss")
-    acc = as_float_array(accuracy, "accuracy")
+    level = check_level(level)
+    s, L = as_real_array(size, "size"), as_real_array(loss, "loss")
+    acc = as_real_array(accuracy, "accuracy")
     check_same_length(size=s, loss=L, accuracy=acc)
     return TwoStepFit(fit_power_law(s, L, offset=offset, level=level),
                       fit_loss_to_accuracy(L, acc, lower, upper, level))
@@ -161,7 +164,7 @@ def logistic_crossing(fit: FitResult, level: float = 0.5) -> float:
     if fit.slope == 0:
         return math.inf
     z = math.log(fit.midpoint) + math.log((a - lo) / (hi - a)) / fit.slope
-    return math.exp(z) if z < 700 else math.inf
+    return exp_or_inf(z)
 
 
 # ----------------------------------------------------------------------------- critical exponent
@@ -185,8 +188,10 @@ def fit_critical(size: Any, perf: Any, upper: float = 1.0, level: float = 0.95) 
     ``perf`` must lie in [0, upper] and size be positive; needs >= 4 points (one degree of
     freedom). Flagged when fewer than 4 points lie on the rise (above ``critical_size`` and
     below ``upper``: only they move the fit, so with 3 or fewer the parameters pass through them
-    and the interval has no residual to measure) or a parameter ends at a bound.
+    and the interval has no residual to measure) or a parameter ends at a bound; a constant perf
+    is flagged with intervals that say not identified.
     """
+    level = check_level(level)
     hi = float(upper)
     if not (math.isfinite(hi) and hi > 0):
         raise ValueError(f"upper must be a positive number, got {upper!r}")
@@ -213,7 +218,7 @@ def fit_critical(size: Any, perf: Any, upper: float = 1.0, level: float = 0.95) 
                   start=grid_start(model, n, y, candidates),
                   bounds=([-np.inf, -np.inf, BETA_RANGE[0]], [math.log(n.max()), np.inf, BETA_RANGE[1]]),
                   level=level, info={"law": "perf = min(upper, amplitude * (N/N_c - 1)**beta), 0 below N_c",
-                                     "upper": hi}, covariance="hc3")
+                                     "upper": hi}, covariance="hc3", y_name="perf")
     nc, pred = math.exp(fit.theta[0]), fit.predict(n)
     rising = int(np.sum((n > nc) & (pred > 0) & (pred < hi)))
     fit.info["points_on_rise"] = rising
@@ -222,7 +227,7 @@ def fit_critical(size: Any, perf: Any, upper: float = 1.0, level: float = 0.95) 
         # parameters pass through them exactly and HC3 sees no residual (a zero-width interval)
         fit.flag("*", f"{rising} point(s) lie on the rise (above the critical size, below the cap): the 3 "
                       "parameters need at least 4 for an interval")
-    exp = lambda v: math.exp(v) if v < 700 else math.inf  # noqa: E731
+    exp = exp_or_inf
     lc, la = fit.params.pop("log_critical_size"), fit.params.pop("log_amplitude")
     (c_lo, c_hi), (a_lo, a_hi) = fit.ci.pop("log_critical_size"), fit.ci.pop("log_amplitude")
     se_c, se_a = fit.se.pop("log_critical_size"), fit.se.pop("log_amplitude")
@@ -232,6 +237,7 @@ def fit_critical(size: Any, perf: Any, upper: float = 1.0, level: float = 0.95) 
     fit.params = {"critical_size": exp(lc), "amplitude": exp(la), "beta": fit.params["beta"], "upper": hi}
     fit.ci = {"critical_size": (exp(c_lo), exp(c_hi)), "amplitude": (exp(a_lo), exp(a_hi)), "beta": fit.ci["beta"]}
     fit.se = {"critical_size": exp(lc) * se_c, "amplitude": exp(la) * se_a, "beta": fit.se["beta"]}
+    renamed(fit, {"log_critical_size": "critical_size", "log_amplitude": "amplitude"})
     return fit
 
 

@@ -34,9 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._degenerate import exp_or_inf
 from ._nls import grid_start, nls_fit
 from ._result import FitResult
-from ._validate import as_float_array, check_enough_points, check_positive, check_same_length
+from ._validate import as_real_array, check_enough_points, check_level, check_positive, check_same_length
 from .forms import fit_learning_curve
 
 FORMS = ("power", "annealing")
@@ -72,7 +73,7 @@ def annealing_areas(lr, decay: float = ANNEALING_DECAY) -> tuple[np.ndarray, np.
     ``m_j = decay * m_{j-1} + max(0, lr[j-1] - lr[j])`` (``m_0 = 0``): the learning-rate
     decreases so far, each carried on with weight decay**age. Warmup is not annealing: a rising
     learning rate adds nothing to S2. A constant schedule has ``S2 = 0``."""
-    eta = as_float_array(lr, "lr")
+    eta = as_real_array(lr, "lr")
     if eta.ndim != 1 or eta.size < 1:
         raise ValueError("lr must be a 1-D sequence of per-step learning rates")
     if np.any(eta < 0):
@@ -95,8 +96,10 @@ def _annealing_model(t: np.ndarray, S1: np.ndarray, S2: np.ndarray) -> np.ndarra
 
 def fit_annealing_law(S1, S2, L, level: float = 0.95) -> FitResult:
     """Fit ``L = L0 + A * S1**-alpha - C * S2`` (A > 0, alpha > 0, C >= 0) by least squares.
-    ``FitResult.predict(S1, S2)`` evaluates the fitted law."""
-    S1, S2, L = (as_float_array(v, name) for v, name in ((S1, "S1"), (S2, "S2"), (L, "L")))
+    ``FitResult.predict(S1, S2)`` evaluates the fitted law. A constant L is flagged, its
+    intervals not identified."""
+    level = check_level(level)
+    S1, S2, L = (as_real_array(v, name) for v, name in ((S1, "S1"), (S2, "S2"), (L, "L")))
     n = check_same_length(S1=S1, S2=S2, L=L)
     check_enough_points(n, 4, "the annealing law", min_dof=1)
     check_positive(S1, "S1", "it is raised to a negative power")
@@ -110,14 +113,14 @@ def fit_annealing_law(S1, S2, L, level: float = 0.95) -> FitResult:
     start = grid_start(_annealing_model, (S1, S2), L, candidates)
     res = nls_fit(kind="annealing_law", names=("L0", "log_A", "alpha", "C"), model=_annealing_model,
                   x=(S1, S2), y=L, start=start,
-                  bounds=([-np.inf, -np.inf, 1e-6, 0.0], [np.inf, np.inf, 10.0, np.inf]), level=level)
-    res.params["A"] = math.exp(res.params["log_A"])
+                  bounds=([-np.inf, -np.inf, 1e-6, 0.0], [np.inf, np.inf, 10.0, np.inf]), level=level, y_name="L")
+    res.params["A"] = exp_or_inf(res.params["log_A"])
     return res
 
 
 def _validated_curve(steps, losses) -> tuple[np.ndarray, np.ndarray]:
-    s = as_float_array(steps, "steps")
-    L = as_float_array(losses, "losses")
+    s = as_real_array(steps, "steps")
+    L = as_real_array(losses, "losses")
     check_same_length(steps=s, losses=L)
     if s.ndim != 1:
         raise ValueError("steps and losses must be 1-D")
@@ -140,6 +143,7 @@ def forecast_final_loss(steps, losses, target_step: int, *, form: str = "power",
     before the last observed step, or a schedule that does not reach the target."""
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    level = check_level(level)
     s, L = _validated_curve(steps, losses)
     if not (isinstance(target_step, (int, np.integer)) and target_step >= s[-1]):
         raise ValueError(f"target_step must be a whole step >= the last observed step {int(s[-1])}, "
@@ -152,7 +156,7 @@ def forecast_final_loss(steps, losses, target_step: int, *, form: str = "power",
     else:
         if lr is None:
             raise ValueError("the annealing form needs lr, the learning rate of every step up to target_step")
-        eta = as_float_array(lr, "lr")
+        eta = as_real_array(lr, "lr")
         if eta.ndim != 1 or eta.size < target:
             raise ValueError(f"lr must give the learning rate of each step up to target_step={target}, "
                              f"got {eta.size} value(s)")
@@ -237,7 +241,7 @@ def early_stop_decision(steps, losses, total_steps, *, form="power", lr=None,
     if form == "annealing":
         if lr is None:
             raise ValueError("the annealing form needs lr, the learning rate of every step up to total_steps")
-        eta = as_float_array(lr, "lr")
+        eta = as_real_array(lr, "lr")
         if eta.size < total:
             raise ValueError(f"lr must give the learning rate of each step up to total_steps={total}, "
                              f"got {eta.size} value(s)")

@@ -20,16 +20,17 @@ import math
 
 import numpy as np
 
+from ._degenerate import exp_or_inf, flag_degenerate, not_identified, renamed
 from ._nls import grid_start, nls_fit
 from ._result import FitResult, r_squared, t_intervals, t_quantile
-from ._validate import (as_float_array, check_enough_points, check_in_range, check_not_constant, check_positive,
-                        check_same_length)
+from ._validate import (as_real_array, check_enough_points, check_in_range, check_level, check_not_constant,
+                        check_positive, check_same_length)
 from .power_law import _fit_with_offset
 
 
 def _pair(x, y, x_name: str, y_name: str, n_params: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-    x = as_float_array(x, x_name)
-    y = as_float_array(y, y_name)
+    x = as_real_array(x, x_name)
+    y = as_real_array(y, y_name)
     check_same_length(**{x_name: x, y_name: y})
     check_enough_points(len(x), n_params, what)
     check_not_constant(x, x_name)
@@ -61,7 +62,11 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
     midpoint outside the sampled x. Intervals use the HC3 sandwich covariance: accuracies near 0
     or 1 vary far less than those on the rise, and one pooled variance made the slope's 95%
     interval cover ~50-70% on sharp binomial rises (HC3: 0.93-0.98 in the tests' simulations).
+    A constant y, no more points than free parameters, or (with both levels
+    fixed) a y outside [lower, upper], which no logistic reaches, are flagged as a whole with
+    intervals over each parameter's whole range (not identified).
     """
+    level = check_level(level)
     n_free = 2 + (lower is None) + (upper is None)
     x, y = _pair(x, y, "x", "y", n_free, "the logistic")
     check_positive(x, "x", "the logistic is fitted in log x")
@@ -96,6 +101,14 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
     raw = nls_fit(kind="logistic", names=names, model=model, x=x, y=y, start=grid_start(model, x, y, candidates),
                   bounds=(lo_b, hi_b), level=level, info={"x_space": "natural log", "slope_cap": cap},
                   covariance="hc3")
+    if lower is not None and upper is not None:
+        lo_f, hi_f = sorted((float(lower), float(upper)))
+        outside = np.flatnonzero((y < lo_f) | (y > hi_f))
+        if outside.size:
+            i = int(outside[0])
+            not_identified(raw, f"y = {float(y[i]):.6g} (index {i}) lies outside the form's range [{lo_f:g}, {hi_f:g}] "
+                                "(the fixed lower and upper levels): no logistic reaches it, so the fit is not "
+                                "identified", ranges={"log_midpoint": (-np.inf, np.inf), "slope": (-cap, cap)})
     m_hat, k_hat, lo_hat, hi_hat = unpack(raw.theta)
     fitted = model(raw.theta, x)
     share = (fitted - lo_hat) / (hi_hat - lo_hat) if hi_hat != lo_hat else np.zeros_like(fitted)
@@ -117,7 +130,7 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
     se_m = raw.se["log_midpoint"]
     if "log_midpoint" in raw.flags:
         raw.flags["midpoint"] = raw.flags.pop("log_midpoint")
-    exp = lambda v: math.exp(v) if v < 700 else math.inf  # noqa: E731  (a vague midpoint's interval can overflow)
+    exp = exp_or_inf  # a vague midpoint's interval can pass float range (ln x up to ~709.78 is finite)
     raw.params = {"midpoint": exp(m), **raw.params}
     if lower is not None:
         raw.params["lower"] = float(lower)
@@ -125,6 +138,7 @@ def fit_logistic(x, y, lower: float | None = 0.0, upper: float | None = 1.0, lev
         raw.params["upper"] = float(upper)
     raw.ci = {"midpoint": (exp(lo_m), exp(hi_m)), **raw.ci}
     raw.se = {"midpoint": exp(m) * se_m, **raw.se}
+    renamed(raw, {"log_midpoint": "midpoint"})
     return raw
 
 
@@ -135,8 +149,10 @@ def fit_coverage_law(k, coverage, level: float = 0.95) -> FitResult:
     a <= 0 (log c <= 0 for a coverage c <= 1; a fit at the bound is flagged) and typically
     b < 0 (-log coverage decays as a power of k). Residuals, ``r2`` and intervals are in
     log-coverage space. ``predict(k)`` returns coverage. Needs at least one
-    coverage < 1 (the law is degenerate at c = 1) and k >= 1.
+    coverage < 1 (the law is degenerate at c = 1) and k >= 1. A constant coverage or exactly 2
+    points are flagged with intervals that say not identified.
     """
+    level = check_level(level)
     k, c = _pair(k, coverage, "k", "coverage", 2, "the coverage law")
     check_positive(k, "k", "it is a number of samples")
     check_in_range(c, "coverage", 0.0, 1.0, lo_open=True)
@@ -151,7 +167,7 @@ def fit_coverage_law(k, coverage, level: float = 0.95) -> FitResult:
     res = nls_fit(kind="coverage_law", names=["a", "b"], model=model, x=k, y=c,
                   start=np.array([-math.exp(icept), slope]), bounds=([-np.inf, -np.inf], [0.0, np.inf]),
                   level=level, transform=np.log, space="log",
-                  info={"law": "log c(k) = a * k**b"})
+                  info={"law": "log c(k) = a * k**b"}, y_name="coverage")
     return res
 
 
@@ -165,8 +181,11 @@ def fit_saturating(n, P, level: float = 0.95, p_range: tuple[float, float] | Non
     flagged and its intervals are not confidence intervals. ``p_inf``: a known asymptote (e.g. 1
     when every problem is solvable), then only ``P_1`` and ``beta`` are fitted. For fixed beta
     the form is linear in (P_inf, P_1), so beta is profiled on a grid for the start. ``beta >
-    0`` means P approaches P_inf as n grows. n must be positive (n = 1 gives P_1).
+    0`` means P approaches P_inf as n grows. n must be positive (n = 1 gives P_1). A constant P,
+    or no more points than free parameters are flagged with intervals over each
+    parameter's whole range (not identified).
     """
+    level = check_level(level)
     n, P = _pair(n, P, "n", "P", 3 if p_inf is None else 2, "the saturating law")
     check_positive(n, "n", "n**-beta is taken")
     lo, hi = (-np.inf, np.inf) if p_range is None else (float(p_range[0]), float(p_range[1]))
@@ -188,18 +207,22 @@ def fit_saturating(n, P, level: float = 0.95, p_range: tuple[float, float] | Non
 
     candidates = []
     for beta in np.concatenate([np.linspace(0.01, 3.0, 150), -np.linspace(0.01, 1.0, 25)]):
-        f = np.power(n, -beta)
-        if p_inf is None:
-            X = np.column_stack([1.0 - f, f])
-            (a, b), *_ = np.linalg.lstsq(X, P, rcond=None)
-            candidates.append(np.array([np.clip(a, lo, hi), np.clip(b, lo, hi), beta]))
-        else:
-            b = float(np.sum(f * (P - fixed * (1 - f))) / np.sum(f * f))
-            candidates.append(np.array([np.clip(b, lo, hi), beta]))
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            f = np.power(n, -beta)
+            ff = float(np.sum(f * f))
+            if not np.all(np.isfinite(f)) or not 0.0 < ff < math.inf:  # past float range: not a start
+                continue
+            if p_inf is None:
+                X = np.column_stack([1.0 - f, f])
+                (a, b), *_ = np.linalg.lstsq(X, P, rcond=None)
+                candidates.append(np.array([np.clip(a, lo, hi), np.clip(b, lo, hi), beta]))
+            else:
+                b = float(np.sum(f * (P - fixed * (1 - f))) / ff)
+                candidates.append(np.array([np.clip(b, lo, hi), beta]))
     res = nls_fit(kind="saturating", names=names, model=model, x=n, y=P,
                   start=grid_start(model, n, P, candidates), bounds=bounds, level=level,
                   info={"law": "P(n) = P_inf - (P_inf - P_1) * n**-beta", "p_range": p_range,
-                        "p_inf_fixed": p_inf})
+                        "p_inf_fixed": p_inf}, y_name="P")
     if p_inf is not None:
         res.params = {"P_inf": float(p_inf), **res.params}
     return res
@@ -208,7 +231,7 @@ def fit_saturating(n, P, level: float = 0.95, p_range: tuple[float, float] | Non
 # ----------------------------------------------------------------------------- Gao et al.
 def best_of_n_kl(n) -> np.ndarray:
     """KL(best-of-n || base) upper bound: log n - (n - 1) / n (exact for continuous rewards)."""
-    n = as_float_array(n, "n")
+    n = as_real_array(n, "n")
     check_in_range(n, "n", 1.0, math.inf)
     return np.log(n) - (n - 1.0) / n
 
@@ -224,34 +247,56 @@ def fit_gao(d, gold, level: float = 0.95) -> FitResult:
     Derived ``peak_d = alpha / (2 beta)`` and ``peak_gold = alpha**2 / (4 beta)`` (the
     over-optimisation peak; only meaningful when beta > 0) get delta-method intervals, flagged
     (``flags``) when beta's own interval includes 0.
-    ``r2`` is in linear space about the mean of gold.
+    ``r2`` is in linear space about the mean of gold. Solved on d and gold divided by their
+    largest magnitudes (so d**2 cannot overflow); a fit whose alpha or beta lies outside float
+    range in the units given is a ``ValueError`` naming d. A constant gold or exactly 2 points
+    are flagged with intervals that say not identified.
     """
+    level = check_level(level)
     d, g = _pair(d, gold, "d", "gold", 2, "the Gao et al. form")
     check_in_range(d, "d", 0.0, math.inf)
-    X = np.column_stack([d, -d * d])
-    theta, *_ = np.linalg.lstsq(X, g, rcond=None)
-    resid = g - X @ theta
+    ds = float(d.max())  # > 0: d >= 0 and not constant
+    gs = float(np.abs(g).max()) or 1.0
+    dn, gn = d / ds, g / gs
+    X = np.column_stack([dn, -dn * dn])
+    theta_n, *_ = np.linalg.lstsq(X, gn, rcond=None)
+    resid_n = gn - X @ theta_n
     dof = len(d) - 2
-    cov = (float(resid @ resid) / dof) * np.linalg.pinv(X.T @ X) if dof >= 1 else np.full((2, 2), math.nan)
-    se, ci = t_intervals(["alpha", "beta"], theta, cov, dof, level)
+    cov_n = (float(resid_n @ resid_n) / dof) * np.linalg.pinv(X.T @ X) if dof >= 1 else np.full((2, 2), math.nan)
+    scale = np.array([gs / ds, gs / ds / ds])  # alpha = alpha_n gs / ds, beta = beta_n gs / ds**2
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        theta = theta_n * scale
+        cov = cov_n * np.outer(scale, scale)  # for predict_interval; se and ci come from cov_n
+    tiny = np.finfo(float).tiny  # below it a float is subnormal: its digits are lost
+    if not np.all(np.isfinite(theta)) or np.any((np.abs(theta) < tiny) & (theta_n != 0)):
+        raise ValueError(f"d spans [{float(d.min()):.3g}, {ds:.3g}] and gold up to {gs:.3g}: the fitted alpha and "
+                         "beta lie outside float range in these units; rescale d or gold")
+    se_n, ci_n = t_intervals(["alpha", "beta"], theta_n, cov_n, dof, level)
+    se = {k: se_n[k] * sc for k, sc in zip(("alpha", "beta"), scale)}
+    ci = {k: (ci_n[k][0] * sc, ci_n[k][1] * sc) for k, sc in zip(("alpha", "beta"), scale)}
     alpha, beta = theta
+    a_n, b_n = theta_n
     params = {"alpha": float(alpha), "beta": float(beta)}
     if beta > 0:
         q = t_quantile(level, dof)
-        for name, val, grad in (
-            ("peak_d", alpha / (2 * beta), np.array([1 / (2 * beta), -alpha / (2 * beta ** 2)])),
-            ("peak_gold", alpha ** 2 / (4 * beta), np.array([alpha / (2 * beta), -alpha ** 2 / (4 * beta ** 2)])),
+        # in the scaled units, then back (peak_d in units of d, peak_gold in units of gold)
+        for name, val, grad, unit in (
+            ("peak_d", a_n / (2 * b_n), np.array([1 / (2 * b_n), -a_n / (2 * b_n ** 2)]), ds),
+            ("peak_gold", a_n ** 2 / (4 * b_n), np.array([a_n / (2 * b_n), -a_n ** 2 / (4 * b_n ** 2)]), gs),
         ):
-            s = math.sqrt(max(float(grad @ cov @ grad), 0.0)) if np.all(np.isfinite(cov)) else math.nan
-            params[name], se[name], ci[name] = float(val), s, (val - q * s, val + q * s)
-    res = FitResult(kind="gao", params=params, se=se, ci=ci, r2=r_squared(g, X @ theta), r2_space="linear",
-                    n=len(d), dof=dof, model=_gao_model, theta=theta, cov=cov, residuals=resid, level=level,
-                    info={"law": "gold = d * (alpha - beta * d)", "method": "OLS through the origin"})
+            s = math.sqrt(max(float(grad @ cov_n @ grad), 0.0)) if np.all(np.isfinite(cov_n)) else math.nan
+            with np.errstate(over="ignore", invalid="ignore"):
+                v, s = float(val * unit), float(s * unit)
+            params[name], se[name], ci[name] = v, s, (v - q * s, v + q * s)
+    res = FitResult(kind="gao", params=params, se=se, ci=ci, r2=r_squared(gn, X @ theta_n), r2_space="linear",
+                    n=len(d), dof=dof, model=_gao_model, theta=theta, cov=cov, residuals=resid_n * gs, level=level,
+                    info={"law": "gold = d * (alpha - beta * d)", "method": "OLS through the origin",
+                          "scales": {"d": ds, "gold": gs}})
     if "peak_d" in params and not ci["beta"][0] > 0:
         for name in ("peak_d", "peak_gold"):
             res.flag(name, "beta's interval includes 0: the over-optimisation peak is not identified "
                            "(its delta-method interval is not a confidence interval)")
-    return res
+    return flag_degenerate(res, g, "gold", 2)
 
 
 # ----------------------------------------------------------------------------- learning curve
@@ -260,6 +305,7 @@ def fit_learning_curve(s, L, level: float = 0.95) -> FitResult:
 
     The same log-space fit as ``fit_power_law(..., offset=True)`` with the learning-curve names.
     c is poorly identified from a short stretch of curve: predict with it, do not assert it.
+    Degenerate curves (constant L, 3 points) are flagged, intervals not identified.
     """
     return _fit_with_offset(s, L, level=level, kind="learning_curve", names=("a", "b", "c"), x_name="s",
                             y_name="L")

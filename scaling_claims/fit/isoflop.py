@@ -24,7 +24,8 @@ budgets of a real sweep are nominal values; a float round trip must not split a 
   medians: 0.095 +- 0.088 and 0.066 +- 0.111), so as a rule it would discard sound vertices.
 
 Both then fit log N_opt and log D_opt linearly in log C (:func:`fit_power_law`), so a and b
-come with Student-t 95% intervals (needs >= 3 budgets; 2 give the exponents with NaN intervals).
+come with Student-t 95% intervals (needs >= 3 budgets; 2 give the exponents flagged, with intervals
+that say not identified: no degree of freedom is left to measure the noise).
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ from typing import Any
 
 import numpy as np
 
+from ._degenerate import not_identified
 from ._result import FitResult, jsonable, t_quantile
-from ._validate import as_float_array, check_positive, check_same_length
+from ._validate import as_real_array, check_level, check_positive, check_same_length
 from .power_law import fit_power_law
 
 
-def _validated(N, D, L, C):
-    N, D, L, C = (as_float_array(v, name) for v, name in ((N, "N"), (D, "D"), (L, "L"), (C, "C")))
+def _validated(N, D, L, C, level):
+    check_level(level)
+    N, D, L, C = (as_real_array(v, name) for v, name in ((N, "N"), (D, "D"), (L, "L"), (C, "C")))
     check_same_length(N=N, D=D, L=L, C=C)
     for arr, name in ((N, "N"), (D, "D"), (C, "C")):
         check_positive(arr, name)
@@ -88,12 +91,20 @@ def _from_optima(kind: str, optima: dict[str, np.ndarray], info: dict[str, Any],
     res = IsoFLOPFit(
         kind=kind,
         params={"a": a, "b": b, "k_N": n_fit.coef, "k_D": d_fit.coef},
-        se={"a": n_fit.se["exponent"], "b": d_fit.se["exponent"]},
+        se={"a": n_fit.se["exponent"], "b": d_fit.se["exponent"], "k_N": n_fit.se["coef"], "k_D": d_fit.se["coef"]},
         ci={"a": (-hi_a, -lo_a), "b": (-hi_b, -lo_b), "k_N": n_fit.ci["coef"], "k_D": d_fit.ci["coef"]},
         r2=n_fit.r2, r2_space="log", n=int(used.sum()), dof=n_fit.dof,
         model=n_fit._model, theta=n_fit.theta, cov=n_fit.cov, residuals=n_fit.residuals, level=level,
         info={**info, "r2_D": d_fit.r2},
     )
+    # the power-law fits' flags (2 budgets: no degree of freedom; a constant N_opt) under the names here
+    for fit_, names in ((n_fit, {"exponent": "a", "coef": "k_N"}), (d_fit, {"exponent": "b", "coef": "k_D"})):
+        for name, why in fit_.flags.items():
+            res.flag(names.get(name, "*"), f"{'N' if fit_ is n_fit else 'D'}_opt ~ C**{'a' if fit_ is n_fit else 'b'}: "
+                                            f"{why}")
+        for name in fit_.info.get("not_identified", {}):
+            if name in names:
+                res.info.setdefault("not_identified", {})[names[name]] = list(res.ci[names[name]])
     res.optima = optima
     res.n_fit, res.d_fit = n_fit, d_fit
     return res
@@ -102,9 +113,12 @@ def _from_optima(kind: str, optima: dict[str, np.ndarray], info: dict[str, Any],
 def fit_isoflop_approach1(N, D, L, C, level: float = 0.95) -> IsoFLOPFit:
     """Approach 1: the lowest-loss run per budget is its optimum; fit N_opt, D_opt vs C.
 
-    Raises ``ValueError`` on bad input or when fewer than 2 budgets are present.
+    Raises ``ValueError`` on bad input (``level`` outside (0, 1), complex values included) or when
+    fewer than 2 budgets are present. Flagged: 2 budgets (no degree of freedom for an interval:
+    not identified), a constant L (no optimum anywhere: not identified), a budget whose lowest
+    loss several sizes share (its optimum is arbitrary).
     """
-    N, D, L, C = _validated(N, D, L, C)
+    N, D, L, C = _validated(N, D, L, C, level)
     rows = []
     for g in _budget_groups(C):
         i = g[int(np.argmin(L[g]))]
@@ -117,7 +131,17 @@ def fit_isoflop_approach1(N, D, L, C, level: float = 0.95) -> IsoFLOPFit:
     finest = min((float(s.min()) for s in steps if s.size), default=math.nan)
     span = float(np.ptp(np.log(C_))) if len(C_) > 1 else math.nan
     info = {"method": "lowest loss per budget", "a_resolution": finest / span if span > 0 else math.nan}
-    return _from_optima("isoflop_approach1", optima, info, level)
+    res = _from_optima("isoflop_approach1", optima, info, level)
+    if np.ptp(L) == 0:
+        not_identified(res, f"L is constant (every value {float(L[0]):.6g}): no budget has an optimum, so a and b "
+                            "are not identified", ranges={"k_N": (0.0, math.inf), "k_D": (0.0, math.inf)})
+        return res
+    tied = [f"{float(np.median(C[g])):.4g}" for g in _budget_groups(C)
+            if len(np.unique(N[g][L[g] == L[g].min()])) > 1]
+    if tied:
+        res.flag("*", f"the lowest loss is shared by several sizes at budget(s) {', '.join(tied)}: their optimum is "
+                      "not identified (the first was taken)")
+    return res
 
 
 def _vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
@@ -125,17 +149,18 @@ def _vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
     degrees of freedom) of the least-squares parabola y ~ p2 x**2 + p1 x + p0."""
     xc = x.mean()
     X = np.column_stack([(x - xc) ** 2, x - xc, np.ones_like(x)])
-    (p2, p1, p0), *_ = np.linalg.lstsq(X, y, rcond=None)
+    ys = float(np.max(np.abs(y))) or 1.0  # solved on y / ys: squares of losses past ~1e154 overflow
+    (p2, p1, p0), *_ = np.linalg.lstsq(X, y / ys, rcond=None)
     dof = len(x) - 3
     se = math.nan
     if dof >= 1:
-        r = y - X @ np.array([p2, p1, p0])
+        r = y / ys - X @ np.array([p2, p1, p0])
         cov = float(r @ r) / dof * np.linalg.pinv(X.T @ X)
-        se = float(math.sqrt(max(cov[0, 0], 0.0)))
+        se = float(math.sqrt(max(cov[0, 0], 0.0))) * ys
     if p2 <= 0:
-        return math.nan, math.nan, float(p2), se
+        return math.nan, math.nan, float(p2 * ys), se
     xv = -p1 / (2 * p2)
-    return float(xv + xc), float(p0 - p1 * p1 / (4 * p2)), float(p2), se
+    return float(xv + xc), float((p0 - p1 * p1 / (4 * p2)) * ys), float(p2 * ys), se
 
 
 def fit_isoflop_approach2(N, D, L, C, level: float = 0.95, qc: bool = True) -> IsoFLOPFit:
@@ -146,7 +171,10 @@ def fit_isoflop_approach2(N, D, L, C, level: float = 0.95, qc: bool = True) -> I
     listed in ``info["excluded"]`` with the reason. Raises ``ValueError`` on bad input or < 2
     usable budgets.
     """
-    N, D, L, C = _validated(N, D, L, C)
+    N, D, L, C = _validated(N, D, L, C, level)
+    if np.ptp(L) == 0:
+        raise ValueError(f"L is constant (every value {float(L[0]):.6g}): no budget has a loss minimum, so Approach 2 "
+                         "has no vertex to fit")
     rows, excluded = [], {}
     for g in _budget_groups(C):
         c = float(np.median(C[g]))

@@ -26,12 +26,20 @@ from typing import Sequence
 import numpy as np
 from scipy import optimize
 
+from ._degenerate import exp_or_inf
 from ._nls import nls_fit
 from ._result import FitResult
-from ._validate import as_float_array, check_enough_points, check_positive
+from ._validate import as_real_array, check_enough_points, check_level, check_positive
 
 
 def _proportions(R, L=None) -> np.ndarray:
+    try:
+        probe = np.asarray(R)
+    except (TypeError, ValueError):
+        probe = None  # ragged: the conversion below names the problem
+    if probe is not None and (probe.dtype.kind == "c" or (
+            probe.dtype.kind == "O" and any(isinstance(v, complex) for v in probe.ravel().tolist()))):
+        raise ValueError("proportions must be real, got complex values")
     try:
         R = np.asarray(R, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -50,15 +58,18 @@ def _proportions(R, L=None) -> np.ndarray:
 def _mixing_model(theta: np.ndarray, *r: np.ndarray) -> np.ndarray:
     c, log_k, t = theta[0], theta[1], theta[2:]
     expo = log_k + sum(tj * rj for tj, rj in zip(t, r))
-    return c + np.exp(np.clip(expo, -50.0, 50.0))
+    with np.errstate(over="ignore"):  # clipped just inside float range (a loss up to ~1e304 is reachable)
+        return c + np.exp(np.clip(expo, -700.0, 700.0))
 
 
 def fit_mixing_law(R, L, level: float = 0.95) -> FitResult:
     """Fit one evaluation domain's law ``L = c + k exp(sum_j t_j r_j)`` to the held-out losses
     ``L`` (n,) of mixtures ``R`` (n, M). ``FitResult.predict(*columns)`` takes the first M - 1
     proportion columns; use :func:`predict_mixing` with whole mixtures. ``ValueError`` for bad
-    proportions, non-positive losses or too few mixtures (M + 1 parameters, one residual dof)."""
-    L = as_float_array(L, "L")
+    proportions, non-positive losses or too few mixtures (M + 1 parameters, one residual dof),
+    complex input or a ``level`` outside (0, 1). A constant L is flagged, intervals not identified."""
+    level = check_level(level)
+    L = as_real_array(L, "L")
     R = _proportions(R, L)
     check_positive(L, "L", "it is a loss")
     M = R.shape[1]
@@ -70,8 +81,12 @@ def fit_mixing_law(R, L, level: float = 0.95) -> FitResult:
         coef, *_ = np.linalg.lstsq(design, np.log(L - c), rcond=None)
         return np.concatenate([[c], coef])
 
+    scale = float(L.max())  # relative errors: the same minimum, without squares that overflow past ~1e154
+
     def sse(c: float) -> float:
-        return float(np.sum((_mixing_model(profiled(c), *cols) - L) ** 2))
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = float(np.sum(((_mixing_model(profiled(c), *cols) - L) / scale) ** 2))
+        return v if math.isfinite(v) else 1e300  # a floor whose law leaves float range: a poor one
 
     floors = float(L.min()) * np.linspace(0.0, 0.98, 25)
     errors = [sse(c) for c in floors]
@@ -79,16 +94,17 @@ def fit_mixing_law(R, L, level: float = 0.95) -> FitResult:
     # refine the floor between the grid's neighbours: on a law that barely bends, c and k trade
     # off along a flat valley that the optimizer alone crawls along (it ran out of evaluations)
     lo, hi = floors[max(i - 1, 0)], floors[min(i + 1, len(floors) - 1)]
-    c_best = optimize.minimize_scalar(sse, bounds=(lo, hi), method="bounded",
-                                      options={"xatol": 1e-12 * float(L.min())}).x
+    with np.errstate(over="ignore", invalid="ignore"):
+        c_best = optimize.minimize_scalar(sse, bounds=(lo, hi), method="bounded",
+                                          options={"xatol": 1e-12 * float(L.min())}).x
     start = profiled(c_best if sse(c_best) < errors[i] else floors[i])
     names = ("c", "log_k", *(f"t_{j + 1}" for j in range(M - 1)))
     lower = [0.0, -np.inf, *([-np.inf] * (M - 1))]
     upper = [float(L.min()), np.inf, *([np.inf] * (M - 1))]
     start[0] = min(max(start[0], 0.0), upper[0] * (1 - 1e-9))
     res = nls_fit(kind="mixing_law", names=names, model=_mixing_model, x=cols, y=L, start=start,
-                  bounds=(lower, upper), level=level, info={"domains": M})
-    res.params["k"] = math.exp(res.params["log_k"])
+                  bounds=(lower, upper), level=level, info={"domains": M}, y_name="L")
+    res.params["k"] = exp_or_inf(res.params["log_k"])
     res.params[f"t_{M}"] = 0.0  # the reference domain (only differences of t are identified)
     return res
 
@@ -98,15 +114,17 @@ def _linear_model(theta: np.ndarray, *r: np.ndarray) -> np.ndarray:
 
 
 def fit_linear_mixing(R, L, level: float = 0.95) -> FitResult:
-    """The baseline: ``L = a + sum_{j < M} b_j r_j`` (linear in the proportions), by least squares."""
-    L = as_float_array(L, "L")
+    """The baseline: ``L = a + sum_{j < M} b_j r_j`` (linear in the proportions), by least squares.
+    A constant L is flagged, intervals not identified."""
+    level = check_level(level)
+    L = as_real_array(L, "L")
     R = _proportions(R, L)
     M = R.shape[1]
     check_enough_points(len(L), M, "the linear mixing baseline", min_dof=1)
     cols = tuple(R[:, j] for j in range(M - 1))
     coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(L)), *cols]), L, rcond=None)
     return nls_fit(kind="linear_mixing", names=("a", *(f"b_{j + 1}" for j in range(M - 1))), model=_linear_model,
-                   x=cols, y=L, start=coef, level=level, info={"domains": M})
+                   x=cols, y=L, start=coef, level=level, info={"domains": M}, y_name="L")
 
 
 def predict_mixing(fit: FitResult, R) -> np.ndarray:
@@ -140,7 +158,7 @@ def optimal_mixture(laws: Sequence[FitResult], target: Sequence[float], exclude:
     training); returns (proportions, predicted target)."""
     if len(laws) != len(target) or not laws:
         raise ValueError(f"need one target weight per law, got {len(laws)} laws and {len(target)} weights")
-    w = as_float_array(target, "target")
+    w = as_real_array(target, "target")
     if np.any(w < 0) or not w.sum() > 0:
         raise ValueError("target weights must be >= 0 and not all 0")
     M = laws[0].info.get("domains")
@@ -152,7 +170,7 @@ def optimal_mixture(laws: Sequence[FitResult], target: Sequence[float], exclude:
 
 def relative_errors(predicted, measured) -> np.ndarray:
     """(predicted - measured) / measured, elementwise."""
-    p, m = as_float_array(predicted, "predicted"), as_float_array(measured, "measured")
+    p, m = as_real_array(predicted, "predicted"), as_real_array(measured, "measured")
     if p.shape != m.shape:
         raise ValueError(f"predicted and measured differ in shape: {p.shape} vs {m.shape}")
     return (p - m) / m
