@@ -13,7 +13,8 @@ The package is laid out by stage of the data flow (docs/engine.md; README.md, "T
   imports neither the engine nor the runs.
 - ``scaling_claims.claims``  claim support: ``estimates``, ``checks``, ``expect``, ``records``,
   ``plots``, ``report`` and the pytest plugins (``pytest_plugin``, ``claims_plugin``).
-- top level: ``plan``, ``cli``, ``ladders`` (the claims' run plans), ``userruns``, and the
+- top level: ``plan``, ``cli``, ``ladders`` (the claims' run plans), ``userruns``, ``trainers``
+  (helpers for bringing your own trainer, ``--trainer MODULE:FUNCTION``: docs/trainers.md), and the
   analysis helpers ``metrics`` (pass@k), ``theory``, ``quanta``, ``peaks``, ``grokking``,
   ``critical`` (the critical-size bisection), ``learning_curves``, ``data_value``.
 
