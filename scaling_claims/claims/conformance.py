@@ -13,9 +13,11 @@ The reference is the claim records (``records/<id>.json``) of an engine session,
 ``<rootdir>/artifacts`` (``--reference PATH`` picks another): the verdicts ``pytest claims -m
 quick`` last measured with the engine's own ``train``, whose runs a warm run cache makes cheap
 to remake. A folder that holds a ``trainer.json`` is another trainer's session, never a
-reference; an engine session removes a stale one (``mark_engine_session``). A row is compared
-only when the reference measured the claim at the same sizes (the record's ``budget`` text and
-seeds agree); otherwise the row says why it is not compared: no reference record, other sizes.
+reference; an engine session removes a stale one (``mark_engine_session``). Two verdicts are
+compared as evidence (what the checks say: ``ClaimRecord.evidence``, equal to the verdict under the
+current rules, kept apart in older records), and only when the reference measured the claim at the
+same sizes (the record's ``budget`` text and seeds agree); otherwise the row says why it is not
+compared: no reference record, other sizes.
 Claims that train nothing (pure analysis: ``run_wall_time_s`` is unset on both sides) are shown
 apart: their agreement says nothing about the trainer.
 
@@ -93,6 +95,8 @@ def _load_json(path: Path) -> Any:
 def verdict_text(rec: dict[str, Any]) -> str:
     """The verdict with how its test ended (error, skip, not run, a change from the declared one)."""
     text = str(rec.get("verdict", "inconclusive"))
+    if rec.get("evidence") and rec["evidence"] != text:  # a record of the older out-of-regime rule
+        text += f" (evidence {rec['evidence']})"
     outcome = rec.get("outcome", "")
     if outcome in ("error", "skipped", "not run"):
         text += f" ({outcome})"
@@ -117,6 +121,13 @@ def changed_checks(rec: dict[str, Any], ref: dict[str, Any]) -> list[str]:
     out = [f"{name}: {theirs[name]} -> {v}" for name, v in mine.items() if name in theirs and theirs[name] != v]
     out += [f"{name}: not measured here" for name in theirs if name not in mine]
     return out
+
+
+def _evidence(rec: dict[str, Any]) -> str:
+    """What the checks say (the interval rule's verdict). Records of the current rules have
+    ``evidence == verdict``; older ones showed an out-of-regime refutation as "inconclusive" while
+    keeping the refutation in ``evidence``, so this is what two sessions are compared on."""
+    return str(rec.get("evidence") or rec.get("verdict") or "inconclusive")
 
 
 def _measured(rec: dict[str, Any]) -> bool:
@@ -147,7 +158,7 @@ def compare(records: Iterable[dict[str, Any]], reference: dict[str, dict]) -> li
                 row["status"] = OTHER_SIZES
                 row["why"] = f"reference at {ref_sizes[0] or '?'}, seeds {ref_sizes[1]}; here {sizes[0] or '?'}, seeds {sizes[1]}"
             else:
-                same = rec.get("verdict") == ref.get("verdict") and _measured(rec) == _measured(ref)
+                same = _evidence(rec) == _evidence(ref) and _measured(rec) == _measured(ref)
                 row["status"] = SAME if same else DIFFERENT
                 row["changed_checks"] = changed_checks(rec, ref)
                 if _measured(rec) != _measured(ref):
@@ -245,8 +256,10 @@ def write(artifacts_dir: str | Path, info: dict[str, Any], reference_dir: str | 
     (art / "conformance.md").write_text(md)
     report = art / "report.md"
     if report.is_file():
-        text = report.read_text()
+        text = report.read_text().split("\n## Conformance against the reference engine\n")[0]
         title, sep, rest = text.partition("\n")
+        while rest.startswith("\n**Trainer `"):  # written again (the same session's report): replace, not repeat
+            rest = rest.split("See conformance.md.\n", 1)[-1]
         named = (f"{title}\n\n**{headline(info, counts(rows), missing)}** See conformance.md.\n{rest.rstrip()}\n"
                  + "\n## Conformance against the reference engine\n\n" + "\n".join(render_table(rows)) + "\n")
         report.write_text(named)
