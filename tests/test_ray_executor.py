@@ -123,3 +123,18 @@ def test_the_run_command_trains_on_ray(local_ray, tmp_path):
         assert cli.main(argv) == 0
     assert len(RunCache(tmp_path / "ray")) == 2
     assert (tmp_path / "ray.csv").read_text() == (tmp_path / "inprocess.csv").read_text()
+
+
+def test_a_trainer_of_ones_own_trains_on_ray(local_ray, tmp_path):
+    """``--trainer MODULE:FUNCTION`` (docs/trainers.md): the Ray workers import the trainer by name
+    and train with it; the records go to the trainer's own folder of the driver's cache."""
+    from scaling_claims.runs.trainer import load_trainer
+
+    ref = load_trainer("byo_trainers:valid")
+    specs = toy_specs(3)
+    cache = RunCache(tmp_path, trainer=ref.identity)
+    assert RayExecutor().run(specs, cache, ref) == {s.key(): "trained" for s in specs}
+    for s in specs:
+        got = cache.get(s.key())
+        assert got.ok and got.env["trainer"] == ref.identity and got.env["pid"] != os.getpid()
+    assert len(RunCache(tmp_path)) == 0  # nothing under the engine's keys
