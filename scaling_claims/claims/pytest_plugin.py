@@ -69,7 +69,6 @@ import itertools
 import os
 import shutil
 import sys
-import tempfile
 import time
 from typing import Sequence
 
@@ -181,7 +180,8 @@ def pytest_configure(config: pytest.Config) -> None:
         every = 5.0 if sys.stderr.isatty() else 30.0
     stream = _terminal_stream() if every > 0 else None
     if stream is not None:
-        config._sc_progress_dir = tempfile.mkdtemp(prefix="scaling-claims-progress-")  # type: ignore[attr-defined]
+        # a fresh folder with its owner's pid; folders left by sessions that died (SIGKILL) are removed
+        config._sc_progress_dir = live.new_progress_dir()  # type: ignore[attr-defined]
         config._sc_display = live.LiveDisplay(config._sc_progress_dir, stream, every)  # type: ignore[attr-defined]
 
 
