@@ -8,6 +8,7 @@ and one that fails says so in its own line and in the JSON, without losing the r
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,9 @@ def cmd_fit(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
         print(f"  a = beta/(alpha+beta) (N_opt ~ C^a): {interval(fit.a, ci['a'])}")
     for name, f in res.isoflop.items():
         used = int(f.optima["used"].sum())
-        ci_a = f.ci["a"] if all(isinstance(v, float) and v == v for v in f.ci["a"]) else None
+        ci_a = f.ci["a"] if all(isinstance(v, float) and math.isfinite(v) for v in f.ci["a"]) else None
         print(f"IsoFLOP {name}: a = {interval(f.params['a'], ci_a)} over {used} budgets"
-              + ("" if ci_a else " (no interval from 2 budgets)"))
+              + ("" if ci_a else f" (no interval: {'2 budgets' if used <= 2 else 'not identified'})"))
     if res.leave_largest_out is not None:
         chk = res.leave_largest_out
         print(f"leave-largest-out: largest size predicted with max error {chk.max_error:.2%} (trust {chk.trust})")
