@@ -39,7 +39,10 @@ from typing import Callable, TextIO
 
 PREFIX = "scaling-claims-progress-"
 OWNER = "owner"  # not *.json: read_states must not take it for a sweep
-ORPHAN_AGE_S = 24 * 3600.0  # a folder with no owner file (older code, or one being made) is left this long
+# a folder with no owner file is left this long: one being made gets its owner file within
+# microseconds; one from older code (no owner file at all) may belong to a session still running,
+# whose live display is all it would lose
+ORPHAN_AGE_S = 3600.0
 
 
 def _start_time(pid: int) -> str | None:
