@@ -212,11 +212,16 @@ def curve_point(step: int, tokens: int, flops: float, lr: float, train_loss: flo
 def result(spec: RunSpec, *, params: dict[str, int], curve: list[dict[str, Any]], steps: int, tokens: int,
            flops_per_token: float, metrics: dict[str, Any] | None = None, wall_time_s: float = 0.0,
            early_stop: dict[str, Any] | None = None, env: dict[str, Any] | None = None,
-           final_train_loss: float | None = None, final_eval_loss: float | None = None) -> RunResult:
+           final_train_loss: float | None = None, final_eval_loss: float | None = None,
+           data: RunData | None = None) -> RunResult:
     """An ok ``RunResult`` for ``spec`` that keeps the contract (``check_result`` is applied, so a
     mistake is a ``MalformedResult`` naming the field, here rather than in a claim). The final
-    losses default to the last curve point's; ``flops = tokens * flops_per_token``."""
+    losses default to the last curve point's; ``flops = tokens * flops_per_token``. ``env``
+    gets the device record and, as the engine's runs have it, ``env["data"]``: the task's own
+    description (``Task.info``; e.g. the corrupted byte fraction the data-quality claims report),
+    from ``data`` (the run's ``run_data``) or, without it, from the task built again."""
     last = curve[-1] if curve else {}
+    task = data.task if data is not None else make_task(spec.data, ctx=spec.model.ctx)
     out = RunResult(key=spec.key(), spec=spec.to_dict(), status="ok",
                     final_train_loss=float(last.get("train_loss", math.nan) if final_train_loss is None
                                            else final_train_loss),
@@ -225,7 +230,8 @@ def result(spec: RunSpec, *, params: dict[str, int], curve: list[dict[str, Any]]
                     curve=list(curve), metrics=dict(metrics or {}), params=dict(params),
                     flops_per_token=float(flops_per_token), steps=int(steps), tokens=int(tokens),
                     flops=float(tokens) * float(flops_per_token), wall_time_s=float(wall_time_s),
-                    env={**environment(spec.device, spec.dtype), **(env or {})}, early_stop=early_stop)
+                    env={**environment(spec.device, spec.dtype), "data": task.info, **(env or {})},
+                    early_stop=early_stop)
     return check_result(spec, out, "this adapter")
 
 

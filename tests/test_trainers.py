@@ -260,6 +260,7 @@ def test_the_plain_adapter_keeps_the_engines_conventions():
     spec = toy(16, steps=12).replace(evals=(EvalSpec.make("loss"),), eval_every=4)
     mine, engine = plain_torch.train(spec), train(spec)
     assert mine.ok and mine.env["trainer_notes"] == "examples.trainers.plain_torch"
+    assert mine.env["data"] == engine.env["data"]  # the task's description, as the claims read it
     for name in ("params", "steps", "tokens", "flops", "flops_per_token"):
         assert getattr(mine, name) == getattr(engine, name), name
     assert [p["step"] for p in mine.curve] == [p["step"] for p in engine.curve] == [4, 8, 12]

@@ -163,36 +163,38 @@ def train_with(spec: RunSpec, *, build: Callable[[ModelSpec], nn.Module] = build
     check_supported(spec)
     data = trainers.run_data(spec)  # the spec's batches, held-out set, step count (from the budget)
     with trainers.isolated(spec), trainers.Clock() as clock:  # seeded from spec.seed; caller's RNG untouched
-        model = build(spec.model).to(data.device)
+        model = build(spec.model).to(data.device)  # your model, initialised under the spec's seed
         vocab = spec.model.vocab_size if spec.model.arch == "gpt" else None  # an untied head is an embedding
         params = trainers.count_params(model, vocab_size=vocab)  # what we really train, counted
         fpt = trainers.flops_per_token(model, data.batch(0))  # measured on the model, engine convention
-        opt = optimizer(model, spec.optim)
+        opt = optimizer(model, spec.optim)  # your optimiser, from the spec's settings
         every = spec.eval_every or max(1, data.steps // 10)  # curve points: as asked, else ~10 per run
         curve: list[dict] = []
         losses: list[torch.Tensor] = []  # training losses since the last curve point (no .item() per step)
         done, stop = 0, None
         model.train()
-        for step, batch in data.batches():
-            lr = lr_at(spec.optim, step, data.steps)
+        for step, batch in data.batches():  # data.steps steps: what the spec's budget buys
+            lr = lr_at(spec.optim, step, data.steps)  # your schedule, set by hand on every step
             for group in opt.param_groups:
                 group["lr"] = lr
             loss = data.loss(model(batch.x), batch)  # the task's cross-entropy (nats, counted targets only)
             loss.backward()
-            if spec.optim.grad_clip > 0:
+            if spec.optim.grad_clip > 0:  # clip the gradient norm when the spec asks for it
                 nn.utils.clip_grad_norm_(model.parameters(), spec.optim.grad_clip)
             opt.step()
             opt.zero_grad(set_to_none=True)
             losses.append(loss.detach())
-            done = step + 1
-            if done % every and done != data.steps:
+            done = step + 1  # steps taken so far
+            if done % every and done != data.steps:  # not a curve point: next step
                 continue
             train_loss = float(torch.stack(losses[-50:]).mean())  # the mean of the last <= 50 steps
             losses.clear()
-            eval_loss = evaluate(model, data, done)
+            eval_loss = evaluate(model, data, done)  # the held-out loss, on the spec's fixed held-out batches
+            # a NaN/inf loss is a failed run with its reason (recorded, never fitted), not an exception
             if not (math.isfinite(train_loss) and math.isfinite(eval_loss)):
                 return trainers.failed(spec, f"non-finite loss by step {done}", steps=done,
                                        tokens=done * data.tokens_per_step, wall_time_s=clock.elapsed())
+            # one curve point: steps, tokens and FLOPs so far, LR, losses in nats, the spec's curve_evals
             curve.append(trainers.curve_point(done, done * data.tokens_per_step, done * data.tokens_per_step * fpt,
                                               lr, unit(train_loss), unit(eval_loss),
                                               **trainers.curve_metrics(model, data)))
@@ -201,7 +203,7 @@ def train_with(spec: RunSpec, *, build: Callable[[ModelSpec], nn.Module] = build
         metrics = trainers.run_evals(model, data)  # the spec's evaluators, by name, on this model
     return trainers.result(spec, params=params, curve=curve, steps=done, tokens=done * data.tokens_per_step,
                            flops_per_token=fpt, metrics=metrics, wall_time_s=clock.seconds, early_stop=stop,
-                           env={"trainer_notes": "examples.trainers.plain_torch"})
+                           data=data, env={"trainer_notes": "examples.trainers.plain_torch"})
 
 
 def train(spec: RunSpec) -> RunResult:
