@@ -172,7 +172,7 @@ def counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     trained = [r for r in rows if r["trains"]]
     return {"claims": len(rows), "trained": len(trained),
             "same": sum(r["status"] == SAME for r in trained),
-            "different": sum(r["status"] == DIFFERENT for r in trained),
+            "different": sum(r["status"] == DIFFERENT and r["outcome"] != "skipped" for r in trained),
             "no_reference": sum(r["status"] == NO_REFERENCE for r in trained),
             "other_sizes": sum(r["status"] == OTHER_SIZES for r in trained),
             "skipped": sum(r["outcome"] == "skipped" for r in trained),
@@ -189,7 +189,8 @@ def headline(info: dict[str, Any], c: dict[str, int], missing: str) -> str:
         text += f", {c['other_sizes']} with a reference at other sizes"
     text += "."
     if c["skipped"]:
-        text += f" {c['skipped']} skipped: the trainer cannot honour their runs (inconclusive, reason below)."
+        text += (f" {c['skipped']} skipped (inconclusive): the trainer cannot honour their runs, or they were "
+                 "skipped for another reason given below.")
     if missing:
         text += f" Reference missing: {missing}."
     return text
