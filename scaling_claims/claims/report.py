@@ -207,7 +207,7 @@ def _table(records: Sequence[ClaimRecord], artifacts_dir: Path) -> list[str]:
 def _details(r: ClaimRecord) -> list[str]:
     bits = [f"- **{r.claim_id}**: {r.claim}".rstrip(": ")]
     bits.append(f"  - verdict {fmt_verdict(r)}: {r.reason}" if r.reason else f"  - verdict {fmt_verdict(r)}")
-    if r.regime:
+    if r.regime and r.regime not in r.expectation:  # an out-of-regime expectation's text already gives it
         bits.append(f"  - {OUTSIDE_REGIME}: {r.regime}")
     if r.expectation:
         bits.append(f"  - {r.expectation}")
