@@ -21,7 +21,12 @@ collection, so its record exists before any run; the test measures, fits and che
 
 ``@pytest.mark.claim(id, **fields)`` declares a paper's claim, ``@pytest.mark.sanity(id, **fields)``
 an identity or a check of our own code (reported in its own section, never counted among the
-paper's claims). Fields are ``ClaimRecord`` fields (paper, claim, quantity, paper_value,
+paper's claims), ``@pytest.mark.comparison(id, **fields)`` a constant the paper ties to its own
+data: the test records our measured number (``claim.measured``) beside the declared
+``paper_value`` and records no check; it has no verdict (``NO_VERDICT``), its ``justification``
+says why, and it passes when it measured a finite number (a comparison that measured nothing
+fails). A headline claim's rows also declare ``headline=`` (a key of
+``scaling_claims.claims.headlines``) and ``role="law"`` or ``role="constant"``. Fields are ``ClaimRecord`` fields (paper, claim, quantity, paper_value,
 tolerance, justification, param_convention, seeds, budget) plus ``expect`` (a
 ``scaling_claims.expect`` expectation; default confirmed, declared before data). The id is
 formatted with the test's parameters (``"hutter-b[a={a}]"``); a field given as a callable is
@@ -63,18 +68,21 @@ from scaling_claims.claims import checks as _checks
 from scaling_claims.claims import report as _report
 from scaling_claims.claims.checks import Check
 from scaling_claims.claims.estimates import Estimate
-from scaling_claims.claims.expect import Expectation, confirmed
-from scaling_claims.claims.records import INCONCLUSIVE, ClaimRecord, safe_id
+from scaling_claims.claims.expect import Expectation, comparison, confirmed
+from scaling_claims.claims.headlines import headline as _headline
+from scaling_claims.claims.records import INCONCLUSIVE, NO_VERDICT, ClaimRecord, safe_id
 
 _RECORD_PROPERTY = "scaling_claims_record"
 _DECLARED_OUTPUT = "scaling_claims_declared"
 _recorder_key = pytest.StashKey["ClaimRecorder"]()
 _declared_key = pytest.StashKey["_Declaration"]()
 MARKERS = {"claim": "claim(id, **fields): declares a paper's claim (see scaling_claims.claims_plugin)",
-           "sanity": "sanity(id, **fields): declares a sanity check of our own code or an identity"}
+           "sanity": "sanity(id, **fields): declares a sanity check of our own code or an identity",
+           "comparison": "comparison(id, **fields): declares our number beside a constant the paper ties to its "
+                         "data (no verdict)"}
 # fields a test may not change after declaring them: what was registered before the run
 _PREREGISTERED = ("claim_id", "kind", "expected", "expectation", "regime", "declared_after_data",
-                  "declaration_note", "seeds")
+                  "declaration_note", "seeds", "role", "headline", "paper_value")
 
 
 def _torch_version() -> str:
@@ -132,8 +140,9 @@ def _declare(item: pytest.Item) -> _Declaration | None:
         return None
     kinds = {mark.name for _, mark in found}
     if len(kinds) > 1:
-        return _Declaration(None, confirmed(), "a test is either a claim or a sanity check, not both")
-    kind = "claim" if "claim" in kinds else "sanity"
+        return _Declaration(None, confirmed(), "a test is one of a claim, a sanity check or a comparison, "
+                                               f"not several (it has {sorted(kinds)})")
+    kind = kinds.pop()
     fail = lambda why: _Declaration(None, confirmed(), why, kind)  # noqa: E731
     # closest node first; on one node, later marks (a pytest.param's) override earlier ones
     fields: dict[str, Any] = {}
@@ -159,6 +168,22 @@ def _declare(item: pytest.Item) -> _Declaration | None:
             missing = [k for k in ("paper", "quantity", "tolerance", "justification") if not resolved.get(k)]
             if missing:
                 raise ValueError(f"a claim must declare {missing} before its runs")
+        if kind == "comparison":
+            if "expect" in fields:
+                raise ValueError("a comparison has no verdict to expect: drop expect=")
+            missing = [k for k in ("paper", "quantity", "paper_value", "justification", "headline")
+                       if resolved.get(k) in (None, "")]
+            if missing:
+                raise ValueError(f"a comparison must declare {missing} (justification: why it has no verdict)")
+            expectation = comparison(str(resolved["justification"]))
+            resolved.setdefault("role", "constant")
+        if resolved.get("headline") or resolved.get("role"):
+            if kind == "sanity":
+                raise ValueError("a sanity check is not a row of a headline claim: drop headline= and role=")
+            _headline(str(resolved.get("headline", "")))
+            if resolved.get("role") not in ("law", "constant"):
+                raise ValueError(f"a headline claim's row declares role='law' or role='constant', "
+                                 f"got {resolved.get('role')!r}")
         if "claim" not in getattr(item, "fixturenames", ()):
             raise ValueError("a declared claim's test must take the `claim` fixture")
         base = {"device": "cpu", "dtype": "float64", "torch_version": _torch_version()}
@@ -287,6 +312,9 @@ class ClaimRecorder:
         """Record a check (it never raises: the plugin decides the verdict after the test)."""
         if not isinstance(check, Check):
             raise ValueError(f"claim.check takes a scaling_claims.checks.Check, got {type(check).__name__}")
+        if self.rec.kind == "comparison":
+            raise ValueError(f"{self.rec.claim_id!r} is a comparison (no verdict): it records our number beside "
+                             "the paper's and takes no check; a check belongs in a law row")
         self._checks.append(check)
         self.rec.checks.append(check.to_dict())
         return check
@@ -303,6 +331,10 @@ class ClaimRecorder:
     def decide(self) -> tuple[str, str]:
         """Set and return (verdict, reason) from the recorded checks alone (the interval rule);
         the expectation never changes the verdict."""
+        if self.rec.kind == "comparison":
+            self.rec.evidence = self.rec.verdict = NO_VERDICT
+            self.rec.reason = _comparison_problem(self.rec)
+            return NO_VERDICT, self.rec.reason
         evidence, why = _checks.combine(self._checks)
         verdict = self.expectation.decide(evidence)
         self.rec.evidence, self.rec.verdict, self.rec.reason = evidence, verdict, why
@@ -357,6 +389,8 @@ def pytest_runtest_call(item: pytest.Item):
     recorder = item.stash.get(_recorder_key, None)
     if recorder is not None:
         verdict, why = recorder.decide()
+        if recorder.rec.kind == "comparison" and why:
+            raise ClaimVerdictChanged(f"comparison {recorder.rec.claim_id!r}: {why}")
         if verdict != recorder.expectation.verdict:
             raise ClaimVerdictChanged(
                 f"claim {recorder.rec.claim_id!r}: verdict {verdict}, but {recorder.expectation.text()}. {why}")
@@ -382,7 +416,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         record.outcome = "xfailed"
         record.reason = f"known failure (strict xfail): {rep.wasxfail}; {exc}"
     elif rep.skipped:
-        record.verdict, record.evidence, record.outcome = INCONCLUSIVE, INCONCLUSIVE, "skipped"
+        record.verdict = record.evidence = _undecided(record)
+        record.outcome = "skipped"
         record.reason = f"skipped: {_skip_reason(rep)}"
     elif exc is None:
         record.outcome = "passed"
@@ -390,13 +425,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         record.outcome = "failed"
         rep.longrepr = str(exc)
     else:
-        record.verdict, record.evidence, record.outcome = INCONCLUSIVE, INCONCLUSIVE, "error"
+        record.verdict = record.evidence = _undecided(record)
+        record.outcome = "error"
         where = "setup" if call.when == "setup" else "test"
         record.reason = f"error in {where}: {type(exc).__name__}: {exc}"
     record.wall_time_s = rep.duration
     record.save(artifacts_dir(item.config) / "records" / f"{safe_id(record.claim_id)}.json")
     rep.user_properties.append((_RECORD_PROPERTY, record.to_dict()))
     return rep
+
+
+def _undecided(record: ClaimRecord) -> str:
+    """The verdict of a claim whose test errored or was skipped: inconclusive (a comparison has none)."""
+    return NO_VERDICT if record.kind == "comparison" else INCONCLUSIVE
+
+
+def _comparison_problem(record: ClaimRecord) -> str:
+    """Why a comparison's record cannot stand ("" when it measured a finite number)."""
+    value = record.measured
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"a comparison must measure a number to set beside the paper's {record.paper_value!r}, got {value!r}"
+    if value != value or value in (float("inf"), float("-inf")):
+        return f"a comparison measured a non-finite number ({value})"
+    return ""
 
 
 def _skip_reason(rep: pytest.TestReport) -> str:

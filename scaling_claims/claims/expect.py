@@ -1,5 +1,5 @@
-"""What a claim is expected to show, and when that was declared (CLAIMS.md: expectations are
-pre-registered; a declaration made after its data says so).
+"""What a claim is expected to show, and when that was declared (expectations are declared
+before the runs that decide them; a declaration made after its data says so).
 
 A claim test passes when the verdict it measures equals the one declared here, and fails when
 the verdict changes, either way: so CI notices any change in the evidence, and the report
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scaling_claims.claims.records import CONFIRMED, INCONCLUSIVE, REFUTED, VERDICTS
+from scaling_claims.claims.records import CONFIRMED, INCONCLUSIVE, NO_VERDICT, REFUTED, VERDICTS
 
-KINDS = ("confirmed", "refuted", "inconclusive", "out_of_regime")
+KINDS = ("confirmed", "refuted", "inconclusive", "out_of_regime", "comparison")
 BEFORE_DATA, AFTER_DATA = "before data", "after data"
 DECLARED = (BEFORE_DATA, AFTER_DATA)
 
@@ -49,6 +49,8 @@ class Expectation:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"an expectation is one of {KINDS}, got {self.kind!r}")
+        if self.kind == "comparison" and (self.expect or self.declared != BEFORE_DATA):
+            raise ValueError("a comparison has no verdict to expect and nothing to declare after its data")
         if self.kind != "confirmed" and len(self.reason.strip()) < 20:
             raise ValueError(f"expect.{self.kind} needs its reason written out (a cited source for refuted, "
                              f"why this design cannot decide for inconclusive, how the regime differs for "
@@ -70,6 +72,8 @@ class Expectation:
         """The verdict this expectation expects the interval rule to measure."""
         if self.kind == "out_of_regime":
             return self.expect
+        if self.kind == "comparison":
+            return NO_VERDICT
         return {"confirmed": CONFIRMED, "refuted": REFUTED}.get(self.kind, INCONCLUSIVE)
 
     @property
@@ -83,7 +87,10 @@ class Expectation:
 
     def decide(self, evidence: str) -> str:
         """The verdict to report for what the checks found (``evidence``): the evidence itself.
-        An expectation never changes a verdict; a regime is an annotation beside it."""
+        An expectation never changes a verdict; a regime is an annotation beside it. A comparison
+        has no verdict, whatever it measured."""
+        if self.kind == "comparison":
+            return NO_VERDICT
         if evidence not in VERDICTS:
             raise ValueError(f"evidence must be one of {VERDICTS}, got {evidence!r}")
         return evidence
@@ -91,6 +98,8 @@ class Expectation:
     def text(self) -> str:
         if self.kind == "confirmed":
             label = "expected confirmed"
+        elif self.kind == "comparison":
+            return f"a comparison with the paper's number, no verdict: {self.reason}"
         else:
             label = {"refuted": "expected refuted (cited source)",
                      "inconclusive": "expected inconclusive (underpowered)",
@@ -120,6 +129,12 @@ def out_of_regime(why: str, expect: str, *, declared: str = BEFORE_DATA, note: s
     verdict the evidence should give here ("refuted", "inconclusive" or "confirmed"). The verdict
     is reported as measured, annotated with this reason; any other verdict fails the test."""
     return Expectation("out_of_regime", why, expect=expect, declared=declared, note=note)
+
+
+def comparison(why: str) -> Expectation:
+    """A constant row the paper ties to its own data: our number beside the paper's, no verdict;
+    ``why`` says why no verdict (declared by ``@pytest.mark.comparison``, not by hand)."""
+    return Expectation("comparison", why)
 
 
 def after_data(expectation: Expectation, note: str) -> Expectation:

@@ -1,7 +1,7 @@
 """``ClaimRecord``: what one claim test measured, beside what the paper said, and the verdict.
 
-One record per claim (a parametrized test gives one record per parameter set). The fields
-are DESIGN.md's: claim id, paper, the paper's value, measured value with CI, tolerance and its
+One record per claim (a parametrized test gives one record per parameter set). The fields:
+claim id, paper, the paper's value, measured value with CI, tolerance and its
 written justification, verdict, parameter-count convention, device, dtype, torch version,
 seeds, budget, wall time, plus free notes, the individual checks and the artifact paths.
 
@@ -19,8 +19,16 @@ out-of-regime refutation was shown as inconclusive). ``regime`` is why our scale
 outside the paper's regime, an annotation beside the verdict ("" when it does not).
 ``expected`` is the declared verdict and ``expectation`` its reason; ``declared_after_data``
 says the declaration was made after the data that decide it, ``declaration_note`` when and why.
-``kind`` is ``"claim"`` (a paper's claim) or ``"sanity"`` (an identity or a check of our own code,
-reported apart). The verdict is set by ``scaling_claims.claims_plugin``, never by the test.
+``kind`` is ``"claim"`` (a paper's claim), ``"sanity"`` (an identity or a check of our own code,
+reported apart) or ``"comparison"``: our measured number set beside a number the paper ties to
+its own data (an exponent on WebText2 BPE tokens), reported with both numbers and no verdict
+(``NO_VERDICT``), counted apart; ``justification`` says why it has no verdict.
+
+``role`` places a headline claim's row: ``"law"`` (what the paper claims holds generally: a
+form, a held-out prediction, an ordering, a sign) or ``"constant"`` (a number of the paper's: a
+comparison, or a verdict where the number is treated as universal, such as "about 20 tokens
+per parameter", in the paper's own counting convention); ``headline`` names the headline claim
+it belongs to (``scaling_claims.claims.headlines``). Both are "" for other claims. The verdict is set by ``scaling_claims.claims_plugin``, never by the test.
 Records round-trip through JSON (``to_json`` / ``from_json``, ``save`` / ``load``); non-finite
 floats are written as ``null``.
 """
@@ -39,7 +47,9 @@ CONFIRMED = "confirmed"
 REFUTED = "refuted"
 INCONCLUSIVE = "inconclusive"
 VERDICTS = (CONFIRMED, REFUTED, INCONCLUSIVE)
-KINDS = ("claim", "sanity")
+NO_VERDICT = "no verdict"  # a comparison's only verdict
+KINDS = ("claim", "sanity", "comparison")
+ROLES = ("", "law", "constant")
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -112,14 +122,29 @@ class ClaimRecord:
     artifacts: dict[str, str] = field(default_factory=dict)
     outcome: str = ""
     nodeid: str = ""
+    role: str = ""
+    headline: str = ""
 
     def __post_init__(self) -> None:
         safe_id(self.claim_id)  # validates
-        for name in ("verdict", "evidence", "expected"):
-            if getattr(self, name) not in VERDICTS:
-                raise ValueError(f"{name} must be one of {VERDICTS}, got {getattr(self, name)!r}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "comparison":
+            # a comparison has no verdict (older readers may pass the neutral defaults)
+            for name in ("verdict", "evidence", "expected"):
+                if getattr(self, name) not in (NO_VERDICT, INCONCLUSIVE, CONFIRMED):
+                    raise ValueError(f"a comparison has no verdict; {name} must be {NO_VERDICT!r}, "
+                                     f"got {getattr(self, name)!r}")
+                setattr(self, name, NO_VERDICT)
+            if self.role not in ("", "constant"):
+                raise ValueError(f"a comparison is a constant row, got role {self.role!r}")
+            self.role = "constant"
+        else:
+            for name in ("verdict", "evidence", "expected"):
+                if getattr(self, name) not in VERDICTS:
+                    raise ValueError(f"{name} must be one of {VERDICTS}, got {getattr(self, name)!r}")
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {self.role!r}")
         if self.ci is not None:
             if len(self.ci) != 2:
                 raise ValueError(f"ci must be a (lo, hi) pair, got {self.ci!r}")

@@ -11,8 +11,10 @@ Layout under the artifacts directory (default ``<rootdir>/artifacts``)::
                               measured [CI], tolerance, verdict, plot; then reasons and notes
 
 ``summary_table(records)`` is the plain-text table printed at the end of a pytest session.
-Paper claims and sanity checks (identities and checks of our own code) are counted apart: a
-sanity check is never counted as evidence for a paper. Verdicts are counted as measured; those
+Paper claims, comparisons (our number beside a constant the paper ties to its own data; no
+verdict) and sanity checks (identities and checks of our own code) are counted apart: neither
+a comparison nor a sanity check is counted as evidence for a paper. The headline claims come
+first, each with its law rows and its constant rows apart (``scaling_claims.claims.headlines``). Verdicts are counted as measured; those
 of claims outside the paper's regime are counted again apart ("3 refuted (2 of them outside the
 paper's regime)"), and so are declarations made after their data. Beside a verdict the tables
 write "outside the paper's regime" (with its reason in report.md) and "declared after its data".
@@ -28,7 +30,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from scaling_claims.claims.records import ClaimRecord, _clean, safe_id
+from scaling_claims.claims.headlines import HEADLINES
+from scaling_claims.claims.records import NO_VERDICT, ClaimRecord, _clean, safe_id
 
 
 def claim_dir(artifacts_dir: str | Path, claim_id: str) -> Path:
@@ -90,18 +93,31 @@ def write_claims_json(path: str | Path, records: Sequence[ClaimRecord]) -> Path:
     data = {"claims": [r.to_dict() for r in sorted(records, key=lambda r: r.claim_id)],
             "counts": verdict_counts(records, "claim"), "sanity_counts": verdict_counts(records, "sanity"),
             "outside_regime_counts": verdict_counts([r for r in records if r.regime], "claim"),
-            "declared_after_data": sum(1 for r in records if r.kind == "claim" and r.declared_after_data)}
+            "declared_after_data": sum(1 for r in records if r.kind == "claim" and r.declared_after_data),
+            "comparisons": sum(1 for r in records if r.kind == "comparison"),
+            "headlines": headline_rows(records)}
     path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
     return path
 
 
 def verdict_counts(records: Iterable[ClaimRecord], kind: str | None = None) -> dict[str, int]:
-    """Verdicts of ``records`` (of one ``kind``, "claim" or "sanity", when given)."""
+    """Verdicts of ``records`` (of one ``kind``, "claim" or "sanity", when given); comparisons
+    have none and are not counted here."""
     counts = {"confirmed": 0, "refuted": 0, "inconclusive": 0}
     for r in records:
-        if kind is None or r.kind == kind:
+        if (kind is None or r.kind == kind) and r.verdict != NO_VERDICT:
             counts[r.verdict] += 1
     return counts
+
+
+def headline_rows(records: Iterable[ClaimRecord]) -> dict[str, dict[str, list[str]]]:
+    """For each headline claim with rows among ``records``: the ids of its law rows and of its
+    constant rows, apart."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for r in sorted(records, key=lambda r: r.claim_id):
+        if r.headline:
+            out.setdefault(r.headline, {"law": [], "constant": []})[r.role or "law"].append(r.claim_id)
+    return out
 
 
 OUTSIDE_REGIME = "outside the paper's regime"
@@ -111,7 +127,7 @@ AFTER_DATA = "declared after its data"
 def fmt_outcome(record: ClaimRecord) -> str:
     """The measured verdict with how the test ended: an error, a skip, a run that never
     happened, a verdict that changed from the expected one, a known failure."""
-    text = record.verdict
+    text = record.verdict + (" (comparison)" if record.kind == "comparison" else "")
     if record.outcome in ("error", "skipped", "not run"):
         text += f" ({record.outcome})"
     if record.outcome == "failed":
@@ -140,7 +156,17 @@ def fmt_verdict(record: ClaimRecord, reasons: bool = False) -> str:
     return fmt_outcome(record) + fmt_annotations(record, reasons, reasons)
 
 
+def _comparisons_line(records: Sequence[ClaimRecord]) -> str:
+    mine = [r for r in records if r.kind == "comparison"]
+    n = len(mine)
+    errors = sum(1 for r in mine if r.outcome in ("error", "skipped", "not run", "failed"))
+    return (f"{n} comparison{'' if n == 1 else 's'} with a paper's own constants (no verdict)"
+            + (f"; {errors} not measured (errored, skipped, failed or not run)" if errors else ""))
+
+
 def _counts_line(records: Sequence[ClaimRecord], kind: str) -> str:
+    if kind == "comparison":
+        return _comparisons_line(records)
     mine = [r for r in records if r.kind == kind]
     c = verdict_counts(mine)
     regime = verdict_counts([r for r in mine if r.regime])
@@ -189,15 +215,67 @@ def _md_escape(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _plot_link(r: ClaimRecord, artifacts_dir: Path) -> str:
+    plot = r.artifacts.get("plot")
+    if not plot:
+        return ""
+    rel = os.path.relpath(Path(plot) if Path(plot).is_absolute() else artifacts_dir / plot, artifacts_dir)
+    return f"[plot]({Path(rel).as_posix()})"
+
+
+def fmt_ratio(record: ClaimRecord) -> str:
+    """Our number over the paper's ("x1.29"), when both are numbers."""
+    ours, theirs = record.measured, record.paper_value
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (ours, theirs)) or not theirs:
+        return "—"
+    if not (math.isfinite(ours) and math.isfinite(theirs)):
+        return "—"
+    return f"x{ours / theirs:.3g}"
+
+
+def _comparison_table(records: Sequence[ClaimRecord], artifacts_dir: Path) -> list[str]:
+    lines = ["| comparison | paper | quantity | paper's number | ours [CI] | ours / paper's | why no verdict | plot |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: r.claim_id):
+        ours = fmt_measured(r) + ("" if r.outcome in ("passed", "") else f" ({r.outcome})")
+        lines.append("| " + " | ".join(_md_escape(c) for c in (
+            r.claim_id, r.paper, r.quantity, fmt_value(r.paper_value), ours, fmt_ratio(r), r.justification,
+            _plot_link(r, artifacts_dir))) + " |")
+    return lines
+
+
+def _headline_lines(records: Sequence[ClaimRecord]) -> list[str]:
+    """Each headline claim: its law rows (with their verdicts) and its constant rows, apart."""
+    rows = headline_rows(records)
+    if not rows:
+        return []
+    by_id = {r.claim_id: r for r in records}
+    lines = ["## Headline claims: laws and constants", "",
+             "A law row tests what the paper claims holds generally (a form, a held-out prediction, an ordering); "
+             "a constant row sets our number beside the paper's: a comparison with no verdict where the paper "
+             "ties the number to its data, a verdict where the number is treated as universal.", ""]
+    for key, h in HEADLINES.items():
+        if key not in rows:
+            continue
+        lines.append(f"- **{h.title}** ({h.papers})")
+        for role, label in (("law", "law"), ("constant", "constant")):
+            ids = rows[key][role]
+            if not ids:
+                if role == "constant" and h.no_constants:
+                    lines.append(f"  - constants: none ({h.no_constants})")
+                continue
+            for cid in ids:
+                r = by_id[cid]
+                lines.append(f"  - {label}: `{cid}`: {_md_escape(r.quantity)}: {fmt_measured(r)} (paper "
+                             f"{fmt_value(r.paper_value)}): **{fmt_outcome(r)}**{fmt_annotations(r)}")
+    return lines + [""]
+
+
 def _table(records: Sequence[ClaimRecord], artifacts_dir: Path) -> list[str]:
     lines = ["| claim | paper | quantity | paper value | measured [CI] | tolerance | verdict | plot |",
              "|---|---|---|---|---|---|---|---|"]
     for r in sorted(records, key=lambda r: r.claim_id):
-        plot = r.artifacts.get("plot")
-        link = ""
-        if plot:
-            rel = os.path.relpath(Path(plot) if Path(plot).is_absolute() else artifacts_dir / plot, artifacts_dir)
-            link = f"[plot]({Path(rel).as_posix()})"
+        link = _plot_link(r, artifacts_dir)
         lines.append("| " + " | ".join(_md_escape(c) for c in (
             r.claim_id, r.paper, r.quantity, fmt_value(r.paper_value), fmt_measured(r), r.tolerance,
             f"**{fmt_outcome(r)}**{fmt_annotations(r, regime_reason=True)}", link)) + " |")
@@ -235,20 +313,29 @@ def render_report_md(records: Sequence[ClaimRecord], artifacts_dir: str | Path) 
     artifacts_dir = Path(artifacts_dir)
     claims = [r for r in records if r.kind == "claim"]
     sanity = [r for r in records if r.kind == "sanity"]
+    compared = [r for r in records if r.kind == "comparison"]
     lines = ["# Scaling claims: report", "", _counts_line(records, "claim") + ".",
+             *([_counts_line(records, "comparison") + "."] if compared else []),
              _counts_line(records, "sanity") + ".", "",
              "A verdict is decided by where the whole interval lies: confirmed when every check's interval "
              "satisfies the claim, refuted when one lies wholly against it, inconclusive otherwise (see "
              "docs/claims.md). \"Outside the paper's regime\" is written beside a verdict, with its reason, "
              "never instead of it; \"declared after its data\" marks a claim whose expected verdict was "
              "declared after the runs that decide it.", ""]
+    lines += _headline_lines(records)
     if claims:
         lines += ["## Paper claims", ""] + _table(claims, artifacts_dir) + [""]
+    if compared:
+        lines += ["## Comparisons with the papers' own constants (no verdict)", "",
+                  "Numbers a paper measured on its own data or tokenizer, set beside ours on the stdlib byte corpus: "
+                  "a comparison, not a test of the law (the law rows above test that).", ""] + \
+            _comparison_table(compared, artifacts_dir) + [""]
     if sanity:
         lines += ["## Sanity checks (identities and checks of our own code; not evidence for a paper)", ""] + \
             _table(sanity, artifacts_dir) + [""]
     lines += ["## Verdicts, tolerances and notes", ""]
-    for r in sorted(claims, key=lambda r: r.claim_id) + sorted(sanity, key=lambda r: r.claim_id):
+    for r in sorted(claims, key=lambda r: r.claim_id) + sorted(compared, key=lambda r: r.claim_id) + \
+            sorted(sanity, key=lambda r: r.claim_id):
         lines += _details(r)
     return "\n".join(lines) + "\n"
 
@@ -257,7 +344,8 @@ def summary_table(records: Sequence[ClaimRecord], width: int = 34) -> str:
     """Plain-text tables for the terminal (paper claims, then sanity checks): claim, paper
     value, measured [CI], verdict; each followed by its counts."""
     out = []
-    for kind, title in (("claim", "paper claims"), ("sanity", "sanity checks (not evidence for a paper)")):
+    for kind, title in (("claim", "paper claims"), ("comparison", "comparisons (no verdict)"),
+                        ("sanity", "sanity checks (not evidence for a paper)")):
         group = sorted((r for r in records if r.kind == kind), key=lambda r: r.claim_id)
         if not group:
             continue
