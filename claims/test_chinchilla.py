@@ -14,35 +14,29 @@ several engine-FLOP budgets (6 N_matmul + attention per token), 3 seeds per poin
 - Approach 1 reads the optimum off the grid, so its a moves in steps of the grid's resolution
   (``info["a_resolution"]``, ~0.46 in a for the quick grid): wider than the agreement margin, so
   its estimate carries that as a problem and the checks using it are inconclusive.
-- Sizes are non-embedding N unless said otherwise; the counting-convention claim repeats
-  Approach 2 with total N.
-- Tokens per parameter at the optimum ("about 20", the number users know Chinchilla by) is a
-  claim row of its own (``chinchilla-tokens-per-param``), under both counting conventions, per
-  budget: the geometric mean over seeds of each seed's Approach 2 D_opt / N_opt, with the t
-  interval of its log. It is declared outside the paper's regime, quick and slow, before the
-  row existed but after its numbers had been printed as notes (181-260 non-embedding, 87-150
-  total at the quick budgets): the ratio at 1e10-1e12 FLOPs is not pinned down by any
-  published law (Chinchilla's constants extrapolated give ~5-7, Epoch's ~34-39; tiny
-  character-level replications at 1e15-3e16 FLOPs found 7-14), Porian et al. 2024 show that
-  hyperparameters left untuned across sizes (learning rate, warmup, AdamW beta2 at small batch)
-  move the small-scale optimum, and at this scale runs with few optimiser steps are
-  step-limited, which pushes the optimum toward small models and many tokens. Non-embedding
-  counting inflates the ratio further (embeddings are a large share of a small model).
+- Law and constants, apart (scaling_claims.claims.headlines). The law rows: every IsoFLOP
+  curve has an interior minimum and N_opt grows with C (``chinchilla-isoflop-minima``), and, at
+  a held-out larger budget, Chinchilla's allocation beats Kaplan's (``chinchilla-vs-kaplan``,
+  slow only: SHOWDOWN_QUICK below). The constant rows the folklore treats as universal keep a
+  verdict, in the paper's counting (total parameters, embeddings included): a ~ 0.5
+  (``chinchilla-a``, Approaches 1, 2 and 3 in total N) and "about 20 tokens per parameter"
+  (``chinchilla-tokens-per-param``). Approach 3's exponents alpha and beta, fitted on the
+  paper's own data, are comparisons with no verdict (``chinchilla-alpha``, ``chinchilla-beta``).
+  Non-embedding counting (Kaplan's) is reported beside them in the notes, and the difference
+  between the two conventions is a sanity check of our counting (``chinchilla-convention``).
+- Tokens per parameter at the optimum is the geometric mean over seeds of each seed's
+  Approach 2 D_opt / N_opt, with the t interval of its log, per budget. It is declared outside
+  the paper's regime: the ratio at 1e10-1e12 FLOPs is not pinned down by any published law
+  (Chinchilla's constants extrapolated give ~5-7, Epoch's ~34-39; tiny character-level
+  replications at 1e15-3e16 FLOPs found 7-14), Porian et al. 2024 show that hyperparameters
+  left untuned across sizes (learning rate, warmup, AdamW beta2 at small batch) move the
+  small-scale optimum, and at this scale runs with few optimiser steps are step-limited, which
+  pushes the optimum toward small models and many tokens.
 - The allocation showdown (``chinchilla-vs-kaplan-slow``) runs under ``slow`` only: the quick
   scale cannot decide it (SHOWDOWN_QUICK below).
 
-Slow IsoFLOP results (2026-12, centred grids, five budgets 3e10..3e12, seeds 0-2, 99 runs, 46 min
-on both cores, shared with two pilot runs): every budget has an interior minimum (confirmed, as
-declared); Approach 2's a = 0.631 [0.579, 0.684] with non-embedding N, an interval of +-0.053 (the
-issue asked for one narrower than +-0.1), straddling the band's upper edge: inconclusive against
-the declared confirmed, a strict xfail with its numbers (``A_SLOW_XFAIL``); with total N the same
-optima give 0.52 (the convention difference 0.110 [0.099, 0.120], confirmed). Tokens per parameter
-at the optimum fall from 139-171 (non-embedding; 68-94 total) at 3e10-3e11 to 92 (73 total) at
-3e12, every interval above the band: refuted, outside the paper's regime (until 2026-12 such a
-refutation was shown as inconclusive; the expected verdict was written out after these data). The showdown at
-3e13 (6 runs, 45 min): Kaplan's allocation minus Chinchilla's -0.0024 [-0.0439, 0.0390] nats,
-inconclusive against the declared confirmed, a strict xfail (``SHOWDOWN_SLOW_XFAIL``): our optimum
-lies between the two rules' sizes.
+The numbers each run gives are in its record and in the generated results pages (never copied
+here by hand); the strict xfail reasons below keep the slow decisions they name.
 """
 
 from __future__ import annotations
@@ -80,15 +74,6 @@ A_BAND = (0.35, 0.65)
 AGREE_MARGIN = 0.1
 N_BOOT = 200
 LEVELS = [pytest.param("quick", marks=pytest.mark.quick), pytest.param("slow", marks=pytest.mark.slow)]
-# The slow decision (2026-12, the centred grids: five budgets 3e10..3e12, seeds 0-2): a known failure of the
-# declaration, kept visible rather than re-declared after the fact
-A_SLOW_XFAIL = (
-    "declared confirmed; decided on the centred slow grids (five budgets 3e10-3e12 FLOPs, seeds 0-2): a (Approach 2, "
-    "non-embedding N) 0.631 [0.579, 0.684] straddles the band's upper edge 0.65: inconclusive (Approach 1 0.608 "
-    "[0.407, 0.808], Approach 3 0.629 [0.574, 0.754]; each pair's difference interval reaches past +-0.1). The same "
-    "optima counted with total N give a = 0.52 (a(non-embedding) - a(total) = 0.110 [0.099, 0.120], "
-    "chinchilla-convention-slow), inside the band: embeddings are a large, shrinking share of these models, the "
-    "bias Pearce & Song 2024 found behind Kaplan's 0.73")
 SHOWDOWN_SLOW_XFAIL = (
     "declared confirmed; decided at 3e13 FLOPs (seeds 0-2), both rules anchored at our measured optimum N = 3,731 at "
     "3e10: Kaplan's allocation minus Chinchilla's -0.0024 [-0.0439, 0.0390] nats (per seed -0.020, +0.013, -0.000): "
@@ -96,10 +81,22 @@ SHOWDOWN_SLOW_XFAIL = (
     "between the rules' 0.5 and 0.73, and its extrapolated optimum (N = 271k) sits between their sizes (118k and "
     "578k), 2.3x from one and 2.1x from the other: the two rules land on opposite sides of the same IsoFLOP valley at "
     "nearly equal loss. What decides the showdown at this scale is where our optimum lies, not either rule")
-A_LEVELS = [LEVELS[0], pytest.param("slow", marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason=A_SLOW_XFAIL)])]
 UNDERPOWERED = ("two budgets 3.3x apart fix a through two optima only: each seed's a moves by ~0.1 with the "
                 "seed noise of a parabola's vertex, so the t interval over 3 seeds is about +-0.25, wider than the "
                 "band's half-width 0.15")
+# a is read in total N, the paper's counting, since issue 'Verdicts that answer' (item 1): after
+# the quick and slow runs, whose total-N a had been printed (chinchilla-convention) and whose
+# non-embedding a had been declared confirmed and measured 0.631 [0.579, 0.684], inconclusive (a
+# strict xfail then). So both levels' expectations are declarations made after their data.
+A_AFTER_DATA = ("a switched from non-embedding to total N (the paper's counting) in issue 'Verdicts that answer' "
+                "(item 1), after the quick run and the slow run (non-embedding a 0.631 [0.579, 0.684], declared "
+                "confirmed, measured inconclusive; total-N a ~0.52, printed by chinchilla-convention-slow)")
+A_EXPECT = {
+    "quick": expect.inconclusive(UNDERPOWERED, declared="after data", note=A_AFTER_DATA),
+    "slow": expect.inconclusive("Approach 1 reads optima off the grid in steps coarser than the +-0.1 agreement "
+                                "margin, so its agreement checks cannot be decided", declared="after data",
+                                note=A_AFTER_DATA),
+}
 
 
 def _claim_id(base: str):
@@ -146,6 +143,23 @@ class Analysis:
     convention: Estimate  # a(non-embedding) - a(total), Approach 2
     gaps: dict  # C -> (left end - interior minimum, right end - interior minimum)
     tpp: dict  # (convention, C) -> tokens per parameter at the Approach 2 optimum (geometric mean over seeds)
+    total: "Approaches"  # the three approaches with total N, Hoffmann et al.'s counting
+
+
+@dataclass
+class Approaches:
+    """a by Approaches 1, 2 and 3 with one counting convention, their intervals, and Approach 3's
+    law with its bootstrap (its exponents alpha and beta are what the comparison rows read)."""
+
+    f1: object
+    f2: object
+    f3: object
+    a1: Estimate
+    a2: Estimate
+    a3: Estimate
+    a2_minus_a1: Estimate
+    alpha: Estimate
+    beta: Estimate
 
 
 def _per_seed(df: pd.DataFrame) -> pd.DataFrame:
@@ -153,8 +167,9 @@ def _per_seed(df: pd.DataFrame) -> pd.DataFrame:
     for seed, g in df.groupby("seed"):
         m = _medians(g)
         f1, f2 = _approaches(m)
-        f2t = fit_isoflop_approach2(m.N_total, m.D, m.loss, m.C)
-        row = {"seed": seed, "a1": f1.params["a"], "a2": f2.params["a"], "a2_total": f2t.params["a"]}
+        f1t, f2t = _approaches(m, "N_total")
+        row = {"seed": seed, "a1": f1.params["a"], "a2": f2.params["a"], "a1_total": f1t.params["a"],
+               "a2_total": f2t.params["a"]}
         for conv, f in (("non_embedding", f2), ("total", f2t)):
             for c, n_opt, d_opt in zip(f.optima["C"], f.optima["N_opt"], f.optima["D_opt"]):
                 row[f"tpp:{conv}:{float(c):.6g}"] = d_opt / n_opt
@@ -165,31 +180,47 @@ def _per_seed(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@functools.lru_cache(maxsize=4)
-def _analysis(df_json: str) -> Analysis:
-    """Fits shared by the claims of one level (cached per process: Approach 3's bootstrap costs seconds)."""
-    df = pd.read_json(io.StringIO(df_json), orient="split")
-    m = _medians(df)
-    f1, f2 = _approaches(m)
-    per = _per_seed(df)
+def _three_approaches(df: pd.DataFrame, m: pd.DataFrame, per: pd.DataFrame, total: bool) -> Approaches:
+    """Approaches 1, 2 and 3 with non-embedding N (``total`` False) or total N: the seed-median
+    fits, a per approach with its interval (t over seeds for 1 and 2, Approach 3's bootstrap over
+    runs), and Approach 3's exponents alpha and beta with theirs."""
+    n_col, suffix = ("N_total", "_total") if total else ("N", "")
+    f1, f2 = _approaches(m, n_col)
     t = lambda col: Estimate.mean_t(per[col], what="seeds")  # noqa: E731
-    a1 = t("a1")
+    a1 = t("a1" + suffix)
     resolution = f1.info["a_resolution"]
     if resolution > AGREE_MARGIN:
         a1 = Estimate(a1.value, a1.lo, a1.hi, a1.level, a1.method,
                       f"Approach 1 reads optima off the grid: its a moves in steps of {resolution:.2f}, coarser than "
                       f"the +-{AGREE_MARGIN} agreement margin")
-    f3 = fit_chinchilla(df.params_non_embedding, df.tokens, df.final_eval_loss, method="huber")
+    f3 = fit_chinchilla(df.params_total if total else df.params_non_embedding, df.tokens, df.final_eval_loss,
+                        method="huber")
     boot3 = f3.bootstrap(n=N_BOOT, seed=0)
-    lo3, hi3 = np.percentile(boot3.samples["a"], [2.5, 97.5])
-    a3 = Estimate.interval(f3.a, min(lo3, f3.a), max(hi3, f3.a), method=f"bootstrap over runs ({N_BOOT} refits)")
-    a2m1 = paired_difference(per["a2"], per["a1"])
+
+    def boot(name: str, value: float) -> Estimate:
+        lo, hi = np.nanpercentile(boot3.samples[name], [2.5, 97.5])
+        return Estimate.interval(value, min(lo, value), max(hi, value), method=f"bootstrap over runs ({N_BOOT} refits)")
+
+    a2m1 = paired_difference(per["a2" + suffix], per["a1" + suffix])
     if a1.problem:
         a2m1 = Estimate(a2m1.value, a2m1.lo, a2m1.hi, a2m1.level, a2m1.method, a1.problem)
+    return Approaches(f1, f2, f3, a1, t("a2" + suffix), boot("a", f3.a), a2m1, boot("alpha", f3.alpha),
+                      boot("beta", f3.beta))
+
+
+@functools.lru_cache(maxsize=4)
+def _analysis(df_json: str) -> Analysis:
+    """Fits shared by the claims of one level (cached per process: Approach 3's bootstrap costs seconds)."""
+    df = pd.read_json(io.StringIO(df_json), orient="split")
+    m = _medians(df)
+    per = _per_seed(df)
+    t = lambda col: Estimate.mean_t(per[col], what="seeds")  # noqa: E731
+    ne, total = _three_approaches(df, m, per, False), _three_approaches(df, m, per, True)
     gaps = {c: (t(f"left:{c}"), t(f"right:{c}")) for c in sorted(m.C.unique())}
     tpp = {(conv, float(c)): _geometric_mean(per[f"tpp:{conv}:{float(c):.6g}"])
            for conv in CONVENTIONS for c in sorted(m.C.unique())}
-    return Analysis(m, f1, f2, f3, a1, t("a2"), a3, a2m1, paired_difference(per["a2"], per["a2_total"]), gaps, tpp)
+    return Analysis(m, ne.f1, ne.f2, ne.f3, ne.a1, ne.a2, ne.a3, ne.a2_minus_a1,
+                    paired_difference(per["a2"], per["a2_total"]), gaps, tpp, total)
 
 
 def _geometric_mean(values) -> Estimate:
@@ -207,7 +238,7 @@ def analysis(sweep, level, scale, device) -> tuple[pd.DataFrame, Analysis]:
     return df, _analysis(df[cols].to_json(orient="split"))
 
 
-@pytest.mark.claim(_claim_id("chinchilla-isoflop-minima"),
+@pytest.mark.claim(_claim_id("chinchilla-isoflop-minima"), headline="chinchilla", role="law",
                    claim="each IsoFLOP curve has an interior minimum; N_opt grows with C",
                    quantity="Approach 2 a (N_opt ~ C^a), mean over seeds", paper_value="interior minimum; N_opt ~ C^0.49",
                    tolerance="both ends of every IsoFLOP curve above its lowest interior point; a > 0",
@@ -237,25 +268,31 @@ def test_isoflop_minima(level, sweep, budget_scale, device, claim):
     claim.check_all(*found, checks.ordered("Approach 2 N_opt grows with C (a > 0)", an.a2, labels=("0", "a")))
 
 
-@pytest.mark.claim(_claim_id("chinchilla-a"), claim="N_opt ~ C^a",
-                   quantity="a (Approach 2, non-embedding N), mean over seeds", paper_value=A_PAPER["approach2"],
+@pytest.mark.claim(_claim_id("chinchilla-a"), headline="chinchilla", role="constant",
+                   claim="N_opt ~ C^a with a ~ 0.5: parameters and tokens scale equally",
+                   quantity="a (Approach 2, total N as Hoffmann et al. count it), mean over seeds",
+                   paper_value=A_PAPER["approach2"],
                    tolerance=f"in [{A_BAND[0]}, {A_BAND[1]}]; Approaches 1/2/3 agree within +-{AGREE_MARGIN}",
-                   justification="band from docs/sources.md, 'Hoffmann et al. 2022': tiny IsoFLOP replications found "
-                                 "0.43-0.48, the papers 0.46-0.51; agreement margin: Hoffmann et al.'s approaches span "
-                                 "0.46-0.50, and 0.1 still separates Chinchilla's ~0.5 from Kaplan's 0.73",
-                   expect=lambda level: expect.inconclusive(UNDERPOWERED) if level == "quick" else expect.confirmed(),
-                   **COMMON)
-@pytest.mark.parametrize("level", A_LEVELS)
+                   justification="a ~ 0.5 ('scale N and D equally') is the number the folklore treats as universal, "
+                                 "so it keeps a verdict, in the paper's counting (total parameters); band from "
+                                 "docs/sources.md, 'Hoffmann et al. 2022': tiny IsoFLOP replications found 0.43-0.48, "
+                                 "the papers 0.46-0.51; agreement margin: Hoffmann et al.'s approaches span 0.46-0.50, "
+                                 "and 0.1 still separates Chinchilla's ~0.5 from Kaplan's 0.73",
+                   expect=lambda level: A_EXPECT[level], **{**COMMON, "param_convention": "total"})
+@pytest.mark.parametrize("level", LEVELS)
 def test_allocation_exponent(level, sweep, budget_scale, device, claim):
     df, an = analysis(sweep, level, budget_scale, device)
     claim.runs(df)
-    f1, f2, f3 = an.f1, an.f2, an.f3
-    claim.measured(an.a2)
+    tot = an.total
+    claim.measured(tot.a2)
     claim.points(an.m)
-    claim.fit(f3)
-    claim.note(f"a per approach: 1 {an.a1.text()}, 2 {an.a2.text()} (per-seed t intervals), 3 {an.a3.text()}; seed-median "
-               f"curves: 1 {f1.params['a']:.3f}, 2 {f2.params['a']:.3f}; paper {A_PAPER}, Epoch refit {A_EPOCH}")
-    claim.note(f"Approach 3 law: E={f3.E:.3g} A={f3.A:.3g} B={f3.B:.3g} alpha={f3.alpha:.3g} beta={f3.beta:.3g}")
+    claim.fit(tot.f3)
+    claim.note(f"a per approach, total N: 1 {tot.a1.text()}, 2 {tot.a2.text()} (per-seed t intervals), 3 "
+               f"{tot.a3.text()}; non-embedding N (Kaplan's counting): 1 {an.a1.text()}, 2 {an.a2.text()}, 3 "
+               f"{an.a3.text()}; paper {A_PAPER}, Epoch refit {A_EPOCH}")
+    claim.note(f"Approach 3 law (total N): E={tot.f3.E:.3g} A={tot.f3.A:.3g} B={tot.f3.B:.3g} alpha={tot.f3.alpha:.3g} "
+               f"beta={tot.f3.beta:.3g}")
+    f1, f2, f3 = tot.f1, tot.f2, tot.f3
     C = np.geomspace(min(an.m.C), max(an.m.C) * 10, 30)
     claim.plot(plots.grouped_plot, {
         "Approach 1 optima": (f1.optima["C"], f1.optima["N_opt"]),
@@ -265,13 +302,38 @@ def test_allocation_exponent(level, sweep, budget_scale, device, claim):
         f"paper slope a={A_PAPER['approach2']} (through Approach 2 at the smallest C)":
             (C, f2.predict(C[:1])[0] * (C / C[0]) ** A_PAPER["approach2"]),
     }, styles=["s", "o", "-", "--", ":"], logx=True, logy=True, xlabel="compute C (engine FLOPs)",
-        ylabel="N_opt (non-embedding)", title="Compute-optimal model size (seed medians)")
+        ylabel="N_opt (total parameters)", title="Compute-optimal model size (seed medians)")
     claim.check_all(
-        checks.within_band("a (Approach 2)", an.a2, *A_BAND),
-        checks.agree_within("Approaches 1 and 2 (paired over seeds)", -an.a2_minus_a1, AGREE_MARGIN, ("a1", "a2")),
-        checks.agree_within("Approaches 2 and 3", difference(an.a2, an.a3), AGREE_MARGIN, ("a2", "a3")),
-        checks.agree_within("Approaches 1 and 3", difference(an.a1, an.a3), AGREE_MARGIN, ("a1", "a3")),
+        checks.within_band("a (Approach 2, total N)", tot.a2, *A_BAND),
+        checks.agree_within("Approaches 1 and 2 (paired over seeds)", -tot.a2_minus_a1, AGREE_MARGIN, ("a1", "a2")),
+        checks.agree_within("Approaches 2 and 3", difference(tot.a2, tot.a3), AGREE_MARGIN, ("a2", "a3")),
+        checks.agree_within("Approaches 1 and 3", difference(tot.a1, tot.a3), AGREE_MARGIN, ("a1", "a3")),
     )
+
+
+EXPONENTS_PAPER = {"alpha": 0.34, "beta": 0.28}
+EXPONENTS_EPOCH = {"alpha": 0.3478, "beta": 0.3658}
+
+
+@pytest.mark.comparison(lambda level, exponent: f"chinchilla-{exponent}" + ("" if level == "quick" else "-slow"),
+                        headline="chinchilla", claim="L(N, D) = E + A/N^alpha + B/D^beta (Approach 3)",
+                        quantity=lambda exponent: f"Approach 3's {exponent} (Huber fit on every run, total N)",
+                        paper_value=lambda exponent: EXPONENTS_PAPER[exponent],
+                        justification="Hoffmann et al.'s alpha 0.34 and beta 0.28 were fitted on MassiveText tokens "
+                                      "at 7e7-1.6e10 parameters; Besiroglu et al. 2024 refit the same data to 0.35 "
+                                      "and 0.37: the exponents belong to the data and the fitting procedure, and only "
+                                      "their ratio (a = beta / (alpha + beta)) is claimed to carry over",
+                        **{**COMMON, "param_convention": "total"})
+@pytest.mark.parametrize("exponent", ["alpha", "beta"])
+@pytest.mark.parametrize("level", LEVELS)
+def test_law_exponents_beside_hoffmanns(level, exponent, sweep, budget_scale, device, claim):
+    df, an = analysis(sweep, level, budget_scale, device)
+    claim.runs(df)
+    est = getattr(an.total, exponent)
+    claim.measured(est)
+    claim.fit(an.total.f3)
+    claim.note(f"paper {EXPONENTS_PAPER[exponent]} (Hoffmann et al. 2022), Epoch's refit {EXPONENTS_EPOCH[exponent]}; "
+               f"ours with non-embedding N: {getattr(an.f3, exponent):.3g}")
 
 
 def _a3_curve(f3, f2, C):
@@ -310,14 +372,16 @@ def test_counting_convention(level, sweep, budget_scale, device, claim):
     claim.check(checks.ordered("a(non-embedding) - a(total) > 0", an.convention, labels=("a(total)", "a(non-embedding)")))
 
 
-@pytest.mark.claim(_claim_id("chinchilla-tokens-per-param"),
+@pytest.mark.claim(_claim_id("chinchilla-tokens-per-param"), headline="chinchilla", role="constant",
                    claim="about 20 training tokens per parameter at the compute optimum",
-                   quantity="D_opt / N_opt at the largest budget, non-embedding N (Approach 2; every budget and "
-                            "total N in the checks), geometric mean over seeds",
+                   quantity="D_opt / N_opt at the largest budget, total N as Hoffmann et al. count it (Approach 2; "
+                            "every budget in the checks), geometric mean over seeds",
                    paper_value=TOKENS_PER_PARAM_PAPER,
-                   tolerance=f"in [{TPP_BAND[0]:.0f}, {TPP_BAND[1]:.0f}] at every budget, both counting conventions",
-                   justification="a factor of 2 either side of 20 for 'about'; narrower than the 5-39 that published "
-                                 "laws extrapolate to at our budgets (docs/sources.md, 'Hoffmann et al. 2022')",
+                   tolerance=f"in [{TPP_BAND[0]:.0f}, {TPP_BAND[1]:.0f}] at every budget, total N",
+                   justification="'about 20 tokens per parameter' is the number the folklore treats as universal, so "
+                                 "it keeps a verdict, in the paper's counting (total parameters); a factor of 2 either "
+                                 "side of 20 for 'about'; narrower than the 5-39 that published laws extrapolate to at "
+                                 "our budgets (docs/sources.md, 'Hoffmann et al. 2022')",
                    expect=expect.out_of_regime(
                        "our budgets (3e10-1e12 engine FLOPs) lie ~1e8 below Chinchilla's, where no published law pins "
                        "the ratio (Chinchilla's constants extrapolate to D/N ~5-7, Epoch's to ~34-39; tiny "
@@ -327,14 +391,15 @@ def test_counting_convention(level, sweep, budget_scale, device, claim):
                        note="the row was added in commit bf363cc (2026-12-01) after its quick numbers had been printed "
                             "as notes (181-260 non-embedding), and declared out of regime there; its expected verdict, "
                             "refuted, written out in issue 'Verdicts that answer' (item 2) from the quick run and the "
-                            "slow results (docs/results-slow.md: 91.65 [61.59, 136.4])"),
-                   **COMMON)
+                            "slow results (docs/results-slow.md: 91.65 [61.59, 136.4]); its checks narrowed to total N "
+                            "(the paper's counting) in item 1, after the slow total-N ratios (68-94) were known"),
+                   **{**COMMON, "param_convention": "total"})
 @pytest.mark.parametrize("level", LEVELS)
 def test_tokens_per_parameter(level, sweep, budget_scale, device, claim):
     df, an = analysis(sweep, level, budget_scale, device)
     claim.runs(df)
     budgets = sorted({c for _, c in an.tpp})
-    claim.measured(an.tpp[("non_embedding", budgets[-1])])
+    claim.measured(an.tpp[("total", budgets[-1])])
     claim.points(pd.DataFrame([{"C": c, "convention": conv, "tokens_per_param": e.value, "lo": e.lo, "hi": e.hi}
                                for (conv, c), e in an.tpp.items()]))
     claim.note("tokens/param at the Approach 2 optimum (geometric mean over seeds [95%]): " + "; ".join(
@@ -346,8 +411,8 @@ def test_tokens_per_parameter(level, sweep, budget_scale, device, claim):
                logx=True, logy=True, hline=("Chinchilla ~20 tokens/param", TOKENS_PER_PARAM_PAPER),
                xlabel="compute C (engine FLOPs)", ylabel="D_opt / N_opt (Approach 2, geometric mean over seeds)",
                title="Tokens per parameter at the compute optimum")
-    claim.check_all(*[checks.within_band(f"D_opt/N_opt, {conv.replace('_', '-')} N, C={c:.3g}", an.tpp[(conv, c)],
-                                         *TPP_BAND) for conv in CONVENTIONS for c in budgets])
+    claim.check_all(*[checks.within_band(f"D_opt/N_opt, total N, C={c:.3g}", an.tpp[("total", c)], *TPP_BAND)
+                      for c in budgets])
 
 
 # SHOWDOWN_QUICK: the showdown runs under ``slow`` only (since 2026-12). The quick scale cannot
@@ -358,7 +423,7 @@ def test_tokens_per_parameter(level, sweep, budget_scale, device, claim):
 # ~100 s of the quick set's one-core training: 6 runs at the quick set's largest budget for a
 # row that could not come out any other way. The slow set extrapolates 10x past its largest
 # budget, where the rules end 4.9x apart in N.
-@pytest.mark.claim(_claim_id("chinchilla-vs-kaplan"),
+@pytest.mark.claim(_claim_id("chinchilla-vs-kaplan"), headline="chinchilla", role="law",
                    claim="at a held-out larger budget Chinchilla's allocation (N ~ C^0.5) beats Kaplan's (N ~ C^0.73)",
                    quantity="paired loss margin: Kaplan's allocation - Chinchilla's (nats/byte)",
                    paper_value="> 0", tolerance="t interval of the paired margin over seeds above 0",

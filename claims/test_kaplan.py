@@ -19,19 +19,19 @@ What a miniature run can and cannot show (and where we deviate from the paper's 
   its mean over seeds; with 3 seeds t(0.975, 2) = 4.3: the intervals are as wide as a 3-seed
   design honestly is. The median curve is what the plots and fit files show.
 
-Verdicts. The exponents are compared with the spread of published language values (a band
-from the literature, not from our data), and the quick sizes lie outside Kaplan's regime
-(N < 1e5, data-limited at fixed D, not converged): docs/sources.md, 'Kaplan et al. 2020': below
-~1e5 parameters several replications could not see clean laws. So the claims are declared outside the paper's
-regime with that reason (``expect.out_of_regime``), expecting the refutation the quick and slow
-runs measured (declared after those data); any other verdict is a change the suite flags.
+Law and constants, apart (scaling_claims.claims.headlines). The law rows
+(``kaplan-L-N-law``, ``kaplan-L-D-law``) test what Kaplan et al. claim holds generally: loss
+falls at every step, a power law (plus the floor the other, fixed variable sets here) fits, and
+the law fitted on the smaller sizes predicts the held-out largest one. The exponents
+(``kaplan-alpha-N``, ``kaplan-alpha-D``) are comparisons with no verdict: Kaplan ties N_c, D_c
+and the exponents to WebText2 BPE tokens, Henighan et al. 2020 measure different exponents per
+data distribution, and ours are on stdlib bytes at a fixed D or a fixed model. The shape claim
+(``kaplan-shape``, loss depends only weakly on depth vs width at fixed N) is a law row, judged
+against Kaplan's ~3%, annotated outside the paper's regime (sizes below ~1e5 parameters, not
+converged, shapes Kaplan says deviate).
 
-Slow results (2026-12, 5 seeds, 95 distinct runs, 33 min on both cores after 4 runs an interrupted
-attempt had trained): alpha_N 0.0982 [0.0967, 0.0996] over
-2.35 decades of N (1.8e3-4.0e5; offset-law R^2 0.998), alpha_D 0.172 [0.168, 0.175] (width 64,
-50k-3.2M tokens), shape spread 16.0% [13.6%, 18.5%] (1 layer x 68 wide: 1.544 nats, 12 x 20:
-1.793): each wholly outside its band: refuted, outside the paper's regime (reported inconclusive
-until 2026-12).
+The numbers each run gives are in its record and in the generated results pages (never copied
+here by hand).
 """
 
 from __future__ import annotations
@@ -60,20 +60,19 @@ R2_MIN = 0.95  # docs/sources.md, 'Kaplan et al. 2020'; the offset law has 3 par
 SHAPE_TOLERANCE = 0.03
 
 LEVELS = [pytest.param("quick", marks=pytest.mark.quick), pytest.param("slow", marks=pytest.mark.slow)]
-REGIME = ("Kaplan's exponents and shape result are for converged models of 1e5-1e9 non-embedding parameters; "
+REGIME = ("Kaplan's shape result is for converged models of 1e5-1e9 non-embedding parameters; "
           "ours are decoders of widths <= {width} (at most {n:,} non-embedding parameters), each trained on at most "
           "{tokens} tokens (data-limited, far from converged), where replications could not see clean laws below "
           "~1e5 parameters (docs/sources.md, 'Kaplan et al. 2020')")
 
 
-# The regime label and the narrowed bands (0.03-0.30 before) came in commit 518a243, after the
-# quick ladder had been run and its shape spread recorded as a refutation (commit ed9bebe); the
-# verdicts the evidence gives (refuted, quick and slow) were written out after the slow run too.
-AFTER_DATA = ("the regime label and the narrowed band (from 0.03-0.30 to the published spread) came in commit 518a243 "
-              "(2026-12-01), after the quick ladder had been run (its shape spread recorded as a refutation in commit "
-              "ed9bebe, 2026-11-28); the expected verdict, refuted, written out in issue 'Verdicts that answer' (item "
-              "2) from the quick run and the slow results (docs/results-slow.md: each interval wholly outside its "
-              "band)")
+# The regime label came in commit 518a243, after the quick ladder had been run and its shape
+# spread recorded as a refutation (commit ed9bebe); the verdict the evidence gives (refuted,
+# quick and slow) was written out after the slow run too.
+AFTER_DATA = ("the regime label came in commit 518a243 (2026-12-01), after the quick ladder had been run (its shape "
+              "spread recorded as a refutation in commit ed9bebe, 2026-11-28); the expected verdict, refuted, written "
+              "out in issue 'Verdicts that answer' (item 2) from the quick run and the slow results "
+              "(docs/results-slow.md: 16.0% [13.6%, 18.5%] against <= 3%)")
 
 
 def _regime(level: str) -> expect.Expectation:
@@ -115,9 +114,10 @@ def _per_seed(x: np.ndarray, losses: np.ndarray) -> dict[str, Estimate]:
     return {k: Estimate.mean_t(rows[:, j], what="seeds") for j, k in enumerate(("exponent", "r2", "extrapolation"))}
 
 
-def _law_checks(claim, name: str, x: np.ndarray, losses: np.ndarray, band: tuple[float, float], paper: float):
-    """The checks shared by L(N) and L(D): every step down, the exponent in the published band,
-    the offset law's fit, and its extrapolation from the smaller sizes to the largest."""
+def _law_checks(claim, name: str, x: np.ndarray, losses: np.ndarray, paper: float):
+    """The law rows of L(N) and L(D): every step down, the offset law's fit, and its prediction
+    of the held-out largest size from the smaller ones. The exponent is only reported here: it is
+    the comparison row's number."""
     est = _per_seed(x, losses)
     med = np.median(losses, axis=0)
     # Extrapolation tolerance: half the relative loss drop between the two largest sizes.
@@ -126,16 +126,15 @@ def _law_checks(claim, name: str, x: np.ndarray, losses: np.ndarray, band: tuple
     drop = (med[-2] - med[-1]) / med[-1]
     rtol = max(drop / 2, 1e-3)
     steps = [paired_difference(losses[:, i + 1], losses[:, i]) for i in range(x.size - 1)]
-    claim.measured(est["exponent"])
+    claim.measured(est["extrapolation"])
     offset = fit_power_law(x, med, offset=True)
     claim.note(f"median curve: pure exponent {fit_power_law(x, med).exponent:.3g}; offset law exponent "
                f"{offset.exponent:.3g}, offset {offset.offset:.3g}, R^2 {offset.r2:.4f}")
     claim.note(f"per seed (t intervals): exponent {est['exponent'].text()}, offset-law R^2 {est['r2'].text()}, "
                f"leave-largest-out error {est['extrapolation'].text()} (tolerance +-{rtol:.4f} = half the last drop "
-               f"{drop:.4f}); paper {paper}, published band {list(band)}")
+               f"{drop:.4f}); the exponent is the comparison row's (paper {paper})")
     claim.check_all(
         checks.monotone(f"{name} falls at every step (paired over seeds)", steps, "decreasing"),
-        checks.within_band(f"pure power-law exponent vs published {list(band)}", est["exponent"], *band),
         checks.r2_at_least("power law with offset fits (log space)", est["r2"], R2_MIN),
         checks.within_band("offset law predicts the largest size (relative error)", est["extrapolation"], -rtol, rtol),
     )
@@ -153,51 +152,129 @@ def _plot(claim, x, losses, paper, xlabel, title):
     claim.fit(fit_power_law(x, med))
 
 
-@pytest.mark.claim(_claim_id("kaplan-alpha-N"), paper=PAPER, claim="L(N) = (N_c/N)^alpha_N",
-                   quantity="alpha_N (pure power law, non-embedding N), mean over seeds", paper_value=ALPHA_N_PAPER,
-                   tolerance=f"in {list(ALPHA_N_BAND)}; offset law R^2 >= {R2_MIN}; every step down; extrapolation "
-                             "within half the last loss drop",
-                   justification="the band is the spread of published language L(N) exponents (Henighan et al. "
-                                 "2020: 0.070; Kaplan et al. 2020: 0.076)",
-                   param_convention="non_embedding", expect=_regime,
-                   seeds=lambda level: list(ladders.kaplan_plan(level).seeds))
-@pytest.mark.parametrize("level", LEVELS)
-def test_parameter_scaling(level, sweep, budget_scale, device, claim):
+# The law rows: what Kaplan et al. claim holds generally (a power law in N or D, plus the floor the
+# other variable sets here, that predicts a larger held-out size). Their expected verdicts were
+# written after the data that decide them: the quick ladder's numbers were in earlier records
+# (each check of the old kaplan-alpha-N/-D rows) and the slow ladder's in docs/results-slow.md.
+LAW_AFTER_DATA = ("the law rows were split from the exponent rows in issue 'Verdicts that answer' (item 1), after "
+                  "the quick and slow ladders had been run and their checks recorded (the old kaplan-alpha-N/-D "
+                  "records held these same checks beside the exponent band)")
+QUICK_LAW = ("the quick ladder (3 seeds) resolves the offset law's fit but not every step between adjacent sizes "
+             "(0.04-0.1 nats apart against a seed spread of 0.01-0.05 at t(0.975, 2) = 4.3) nor the held-out "
+             "prediction within half the last drop")
+
+
+def _law_expectation(n_or_d: str):
+    def expectation(level):
+        if level == "quick":
+            return expect.inconclusive(QUICK_LAW, declared="after data", note=LAW_AFTER_DATA)
+        return SLOW_LAW[n_or_d]
+    return expectation
+
+
+SLOW_LAW = {
+    "N": expect.confirmed(declared="after data", note=LAW_AFTER_DATA + "; slow L(N): every step down, offset-law "
+                          "R^2 0.998, leave-largest-out -0.006 [-0.014, 0.002] against +-0.019"),
+    "D": expect.confirmed(declared="after data", note=LAW_AFTER_DATA + "; slow L(D): see docs/results-slow.md"),
+}
+NO_VERDICT_WHY = {
+    "N": "Kaplan et al. fit alpha_N on WebText2 BPE tokens and say N_c and D_c have no fundamental meaning across "
+         "tokenizations; Henighan et al. 2020 measure different exponents per data distribution. Ours is on stdlib "
+         "bytes at one fixed D (not data-unbottlenecked, his eq. 1.5): a comparison, not a test of the law",
+    "D": "Kaplan et al.'s alpha_D belongs to WebText2 BPE tokens and early-stopped training on a data set of D "
+         "tokens; ours is single-epoch training on D stdlib bytes with a schedule sized to D: a comparison, not a "
+         "test of the law",
+}
+
+
+def _ladder(level, sweep, budget_scale, device, claim, which: str):
+    """The L(N) or L(D) sweep of ``level``: (sizes, losses (seeds, sizes), frame)."""
     plan = ladders.kaplan_plan(level)
-    claim.set(budget=f"{plan.tokens * budget_scale:.3g} tokens per run")
-    df = require_ok(sweep(ladders.kaplan_n_specs(plan, budget_scale, device), desc=f"kaplan L(N) {level}"))
+    if which == "N":
+        claim.set(budget=f"{plan.tokens * budget_scale:.3g} tokens per run")
+        df = require_ok(sweep(ladders.kaplan_n_specs(plan, budget_scale, device), desc=f"kaplan L(N) {level}"))
+        x, losses = _by_seed(df, "params_non_embedding")
+    else:
+        claim.set(budget=f"width {plan.d_width}, up to {plan.tokens * budget_scale:.3g} tokens")
+        df = require_ok(sweep(ladders.kaplan_d_specs(plan, budget_scale, device), desc=f"kaplan L(D) {level}"))
+        x, losses = _by_seed(df, "tokens")
     claim.runs(df)
-    N, losses = _by_seed(df, "params_non_embedding")
+    return x, losses, df
+
+
+def _seeds(level):
+    return list(ladders.kaplan_plan(level).seeds)
+
+
+def _exponent_comparison(claim, x, losses, band):
+    est = _per_seed(x, losses)
+    claim.measured(est["exponent"])
+    claim.note(f"pure power-law exponent, mean over seeds: {est['exponent'].text()}; median curve "
+               f"{fit_power_law(x, np.median(losses, axis=0)).exponent:.4g}; published language exponents {list(band)}")
+    claim.points({"x": x, **{f"loss_seed_{i}": row for i, row in enumerate(losses)}})
+    claim.fit(fit_power_law(x, np.median(losses, axis=0)))
+
+
+@pytest.mark.claim(_claim_id("kaplan-L-N-law"), paper=PAPER, headline="kaplan", role="law",
+                   claim="loss falls as a power law in N (plus the floor the fixed D sets), and the law fitted on "
+                         "smaller models predicts the held-out largest",
+                   quantity="leave-largest-out relative error of the offset law, mean over seeds",
+                   paper_value="a power law; predicts larger models",
+                   tolerance=f"every step down; offset law R^2 >= {R2_MIN}; held-out error within half the last loss "
+                             "drop",
+                   justification="the form and the held-out prediction are what Kaplan et al. claim holds generally; "
+                                 "half the last drop is the bar the flat forecast 'no further improvement' fails",
+                   param_convention="non_embedding", expect=_law_expectation("N"), seeds=_seeds)
+@pytest.mark.parametrize("level", LEVELS)
+def test_loss_is_a_power_law_in_parameters(level, sweep, budget_scale, device, claim):
+    N, losses, df = _ladder(level, sweep, budget_scale, device, claim, "N")
+    plan = ladders.kaplan_plan(level)
     claim.note(f"N from {N.min():.3g} to {N.max():.3g} ({np.log10(N.max() / N.min()):.2f} decades), "
                f"D = {int(df.tokens.iloc[0])} tokens, seeds {list(plan.seeds)}")
     _plot(claim, N, losses, ALPHA_N_PAPER, "non-embedding parameters N",
           f"L(N) at D={int(df.tokens.iloc[0]):,} tokens (median of {len(plan.seeds)} seeds)")
-    _law_checks(claim, "L(N)", N, losses, ALPHA_N_BAND, ALPHA_N_PAPER)
+    _law_checks(claim, "L(N)", N, losses, ALPHA_N_PAPER)
 
 
-@pytest.mark.claim(_claim_id("kaplan-alpha-D"), paper=PAPER, claim="L(D) = (D_c/D)^alpha_D",
-                   quantity="alpha_D (pure power law, tokens seen), mean over seeds", paper_value=ALPHA_D_PAPER,
-                   tolerance=f"in {list(ALPHA_D_BAND)}; offset law R^2 >= {R2_MIN}; every step down; extrapolation "
-                             "within half the last loss drop",
-                   justification="the band is the spread of Kaplan et al.'s own data exponents (0.095 from L(D), "
-                                 "0.103 from the joint L(N, D) fit); single-epoch D, not Kaplan's early-stopped "
-                                 "data-set size",
-                   param_convention="non_embedding", expect=_regime,
-                   seeds=lambda level: list(ladders.kaplan_plan(level).seeds))
+@pytest.mark.comparison(_claim_id("kaplan-alpha-N"), paper=PAPER, headline="kaplan", claim="alpha_N ~ 0.076",
+                        quantity="alpha_N (pure power law, non-embedding N), mean over seeds", paper_value=ALPHA_N_PAPER,
+                        justification=NO_VERDICT_WHY["N"], param_convention="non_embedding", seeds=_seeds)
 @pytest.mark.parametrize("level", LEVELS)
-def test_data_scaling(level, sweep, budget_scale, device, claim):
+def test_parameter_exponent_beside_kaplans(level, sweep, budget_scale, device, claim):
+    N, losses, _ = _ladder(level, sweep, budget_scale, device, claim, "N")
+    _exponent_comparison(claim, N, losses, ALPHA_N_BAND)
+
+
+@pytest.mark.claim(_claim_id("kaplan-L-D-law"), paper=PAPER, headline="kaplan", role="law",
+                   claim="loss falls as a power law in D (plus the floor the fixed model sets), and the law fitted on "
+                         "fewer tokens predicts the held-out largest D",
+                   quantity="leave-largest-out relative error of the offset law, mean over seeds",
+                   paper_value="a power law; predicts more data",
+                   tolerance=f"every step down; offset law R^2 >= {R2_MIN}; held-out error within half the last loss "
+                             "drop",
+                   justification="the form and the held-out prediction are what Kaplan et al. claim holds generally; "
+                                 "half the last drop is the bar the flat forecast fails",
+                   param_convention="non_embedding", expect=_law_expectation("D"), seeds=_seeds)
+@pytest.mark.parametrize("level", LEVELS)
+def test_loss_is_a_power_law_in_data(level, sweep, budget_scale, device, claim):
+    D, losses, df = _ladder(level, sweep, budget_scale, device, claim, "D")
     plan = ladders.kaplan_plan(level)
-    claim.set(budget=f"width {plan.d_width}, up to {plan.tokens * budget_scale:.3g} tokens")
-    df = require_ok(sweep(ladders.kaplan_d_specs(plan, budget_scale, device), desc=f"kaplan L(D) {level}"))
-    claim.runs(df)
-    D, losses = _by_seed(df, "tokens")
     claim.note(f"model: width {plan.d_width}, depth 2, N = {int(df.params_non_embedding.iloc[0])} non-embedding")
     _plot(claim, D, losses, ALPHA_D_PAPER, "training tokens D (bytes seen, one epoch)",
           f"L(D), width {plan.d_width} (median of {len(plan.seeds)} seeds)")
-    _law_checks(claim, "L(D)", D, losses, ALPHA_D_BAND, ALPHA_D_PAPER)
+    _law_checks(claim, "L(D)", D, losses, ALPHA_D_PAPER)
 
 
-@pytest.mark.claim(_claim_id("kaplan-shape"), paper=PAPER,
+@pytest.mark.comparison(_claim_id("kaplan-alpha-D"), paper=PAPER, headline="kaplan", claim="alpha_D ~ 0.095",
+                        quantity="alpha_D (pure power law, tokens seen), mean over seeds", paper_value=ALPHA_D_PAPER,
+                        justification=NO_VERDICT_WHY["D"], param_convention="non_embedding", seeds=_seeds)
+@pytest.mark.parametrize("level", LEVELS)
+def test_data_exponent_beside_kaplans(level, sweep, budget_scale, device, claim):
+    D, losses, _ = _ladder(level, sweep, budget_scale, device, claim, "D")
+    _exponent_comparison(claim, D, losses, ALPHA_D_BAND)
+
+
+@pytest.mark.claim(_claim_id("kaplan-shape"), paper=PAPER, headline="kaplan", role="law",
                    claim="at fixed N, loss depends only weakly on depth vs width",
                    quantity="(max - min) / min of loss across shapes, mean over seeds", paper_value=SHAPE_TOLERANCE,
                    tolerance=f"<= {SHAPE_TOLERANCE:.0%}",
