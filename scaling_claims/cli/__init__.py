@@ -8,6 +8,8 @@
     scaling-claims design --preset epoch2024 --min-params 1e5 --max-params 1e7 --hours 8 --device m2-max
     scaling-claims run SPECS.json --out runs.csv     train a designed ladder (through the run cache)
     scaling-claims report [--artifacts-dir artifacts] rebuild report.md from the last pytest run
+    scaling-claims pages --quick CLAIMS.json --out docs/results.md --readme README.md
+                                                     the results page and the README's results summary
 
 Errors: input the user can fix (a missing column, a bad value, an unknown preset or device, a
 file that cannot be read or written) prints one line naming the file, row, column or flag and
@@ -30,7 +32,7 @@ import warnings
 from typing import Sequence
 
 from scaling_claims import __version__
-from scaling_claims.cli import fit, plan, run
+from scaling_claims.cli import fit, pages, plan, run
 from scaling_claims.cli._common import EXIT_FAILURE, EXIT_USAGE, HelpFormatter, document, write_json
 
 __all__ = ["main", "build_parser", "EXIT_USAGE", "EXIT_FAILURE"]
@@ -61,7 +63,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="scaling-claims", formatter_class=HelpFormatter,
                                      description="Fit your own runs, plan a training run, design a ladder and "
-                                                 "train it, rebuild the claims report.",
+                                                 "train it, rebuild the claims report and the results pages.",
                                      epilog="`scaling-claims COMMAND --help` lists a command's options.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="print the full traceback of an unexpected error")
@@ -70,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the full traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (fit, plan, run):
+    for module in (fit, plan, run, pages):
         module.add_parsers(sub, [common])
     return parser
 
