@@ -1,6 +1,6 @@
 """scaling-claims: neural scaling-law claims as a pytest suite.
 
-The package is laid out by stage of the data flow (docs/engine.md; README.md, "The library"):
+The package is laid out by stage of the data flow (docs/engine.md; docs/library.md):
 
 - ``scaling_claims.engine``  what a run is and how it trains: ``specs`` (RunSpec / RunResult),
   ``models``, ``data``, ``evals``, ``train`` (``train(spec) -> RunResult``), ``ensemble``,
