@@ -48,7 +48,7 @@ Artifacts go to ``--artifacts-dir`` (default ``<rootdir>/artifacts``): ``<id>/po
 ``<id>/fit.json``, ``<id>/plot.png`` and ``records/<id>.json`` from whichever process ran the
 test. Records travel to the controller in the test report (``user_properties``) and the declared
 claims in the xdist workers' output, so under pytest-xdist only the controller writes
-``claims.json`` and ``report.md`` and prints the table, from exactly this session's claims.
+``claims.json``, ``report.md`` and ``report.html`` and prints the table, from exactly this session's claims.
 Only pytest's public hooks are used.
 """
 
@@ -530,4 +530,5 @@ class _ClaimSession:
             return
         terminalreporter.write_sep("=", "scaling claims")
         terminalreporter.write_line(_report.summary_table(records))
-        terminalreporter.write_line(f"report: {artifacts_dir(self.config) / 'report.md'}")
+        art = artifacts_dir(self.config)
+        terminalreporter.write_line(f"report: {art / 'report.md'} (to browse and filter: {art / 'report.html'})")

@@ -9,6 +9,8 @@ Layout under the artifacts directory (default ``<rootdir>/artifacts``)::
     claims.json               every record of the session (write_claims_json, controller only)
     report.md                 the tables (paper claims, then sanity checks): claim, paper value,
                               measured [CI], tolerance, verdict, plot; then reasons and notes
+    report.html               the same as one self-contained page (plots embedded, filters;
+                              scaling_claims.claims.html_report)
 
 ``summary_table(records)`` is the plain-text table printed at the end of a pytest session.
 Paper claims, comparisons (our number beside a constant the paper ties to its own data; no
@@ -365,10 +367,16 @@ def summary_table(records: Sequence[ClaimRecord], width: int = 34) -> str:
 
 
 def write_session_report(artifacts_dir: str | Path, records: Sequence[ClaimRecord]) -> tuple[Path, Path]:
-    """Write ``claims.json`` and ``report.md`` under ``artifacts_dir``."""
+    """Write ``claims.json``, ``report.md`` and ``report.html`` (the same report as one
+    self-contained page, ``scaling_claims.claims.html_report``) under ``artifacts_dir``; return
+    the paths of the first two (the third is ``artifacts_dir / "report.html"``)."""
+    from scaling_claims.claims.html_report import render_report_html  # it imports this module's helpers
+
     artifacts_dir = Path(artifacts_dir)
-    return (write_claims_json(artifacts_dir / "claims.json", records),
-            _write_text(artifacts_dir / "report.md", render_report_md(records, artifacts_dir)))
+    paths = (write_claims_json(artifacts_dir / "claims.json", records),
+             _write_text(artifacts_dir / "report.md", render_report_md(records, artifacts_dir)))
+    _write_text(artifacts_dir / "report.html", render_report_html(records, artifacts_dir))
+    return paths
 
 
 def _write_text(path: Path, text: str) -> Path:
