@@ -7,7 +7,7 @@
     scaling-claims time --params 150e6 --tokens 100e6 --device m2-max --dtype fp32 --mfu 0.3
     scaling-claims design --preset epoch2024 --min-params 1e5 --max-params 1e7 --hours 8 --device m2-max
     scaling-claims run SPECS.json --out runs.csv     train a designed ladder (through the run cache)
-    scaling-claims report [--artifacts-dir artifacts] rebuild report.md from the last pytest run
+    scaling-claims report [--artifacts-dir artifacts] rebuild report.md and report.html from the last pytest run
     scaling-claims pages --quick CLAIMS.json --out docs/results.md --readme README.md
                                                      the results page and the README's results summary
 

@@ -1,5 +1,5 @@
 """``scaling-claims run`` (train RunSpecs through the run cache) and ``report`` (rebuild the
-claims report from the last pytest run)."""
+claims report, report.md and report.html, from the last pytest run)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def cmd_report(args: argparse.Namespace) -> tuple[int, None]:
         raise ValueError(f"no claim records under {art}: run `pytest claims -m quick` first")
     report.write_session_report(art, records)
     print(report.summary_table(records))
-    print(f"rebuilt {art / 'report.md'} from {source}")
+    print(f"rebuilt {art / 'report.md'} and {art / 'report.html'} from {source}")
     return 0, None
 
 
@@ -95,7 +95,8 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     r.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", parents=parents, formatter_class=HelpFormatter,
-                         help="rebuild report.md from the records of the last pytest run",
-                         description="Rebuild artifacts/report.md from the claim records of the last pytest run.")
+                         help="rebuild report.md and report.html from the records of the last pytest run",
+                         description="Rebuild artifacts/report.md and artifacts/report.html (one self-contained "
+                                     "page: plots embedded, filters) from the claim records of the last pytest run.")
     rep.add_argument("--artifacts-dir", default="artifacts", help="the folder pytest wrote its artifacts to")
     rep.set_defaults(func=cmd_report)
