@@ -112,7 +112,7 @@ def coverage_analysis(seed=0):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("coverage-law", paper=BROWN, quantity="coverage at k = n predicted from k <= n/4, minus measured",
+@pytest.mark.claim("coverage-law", headline="best-of-n", role="law", paper=BROWN, quantity="coverage at k = n predicted from k <= n/4, minus measured",
                    claim="log coverage is a power law in k; fitted on k <= n/4 it predicts coverage at k = n",
                    paper_value="power law in log coverage",
                    tolerance=f"R^2 >= {R2_MIN}; |prediction error at k = n| <= half the rise of coverage from n/4 to n",
@@ -141,7 +141,7 @@ def test_coverage_law_extrapolates(claim):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("coverage-exponent", paper=BROWN, quantity="exponent b of log c = a k^b, k <= n/4",
+@pytest.mark.claim("coverage-exponent", headline="best-of-n", role="law", paper=BROWN, quantity="exponent b of log c = a k^b, k <= n/4",
                    claim="the aggregate coverage exponent is the Beta-tail exponent of per-problem success rates",
                    paper_value=-ALPHA, tolerance=f"within +-{EXPONENT_RTOL:.0%} of -alpha",
                    justification="docs/sources.md, 'Best-of-N sampling': the aggregate exponent matches the Beta-tail one "
@@ -180,7 +180,7 @@ def saturating_stats(P):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("saturating-best-of-n", paper="the project plan", quantity="beta of 1 - (1 - P_1) n^-beta (P_inf = 1)",
+@pytest.mark.claim("saturating-best-of-n", headline="best-of-n", role="law", paper="the project plan", quantity="beta of 1 - (1 - P_1) n^-beta (P_inf = 1)",
                    claim="best-of-n success saturates as P(n) = P_inf - (P_inf - P_1) n^-beta with beta ~ 0.3",
                    paper_value=PLAN_BETA, tolerance=f"R^2 (linear) >= {R2_MIN}; beta within 30% of {PLAN_BETA}",
                    justification="the plan's '~' read as the ~30% for Beta-tail exponents (docs/sources.md); P_inf = 1 because "
@@ -269,7 +269,7 @@ KWA = ("Kwa, Thomas, Garriga-Alonso 2024 ('Catastrophic Goodhart'): with heavy-t
 
 
 @pytest.mark.quick
-@pytest.mark.claim("gao-student-t[df={df}]", paper=GAO, quantity="Gao fit R^2", paper_value=">= 0.9, peak inside",
+@pytest.mark.claim("gao-student-t[df={df}]", headline="best-of-n", role="law", paper=GAO, quantity="Gao fit R^2", paper_value=">= 0.9, peak inside",
                    claim="Student-t proxy noise: gold rises then falls; d(alpha - beta d) fits",
                    tolerance=f"interior max with ends >= {DROP:.0%} below it; R^2 >= {GAO_R2}; peak_d in the sampled d",
                    justification="design and R^2 from docs/sources.md, 'Best-of-N sampling'; 20% is a clear fall; intervals "

@@ -54,7 +54,7 @@ def coverage_stats(P):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("bon-trained-coverage-law", quantity="pass@n predicted from k <= n/4, minus measured",
+@pytest.mark.claim("bon-trained-coverage-law", headline="best-of-n", role="law", quantity="pass@n predicted from k <= n/4, minus measured",
                    claim="log pass@k = a * k**b fits (R^2 >= 0.95 on k in [1, n/4]) and extrapolates to n",
                    paper_value="power law in log coverage",
                    tolerance=f"R^2 >= {R2_COVERAGE}; |prediction error at n| <= half the rise of pass@k from n/4 to n",
@@ -97,7 +97,7 @@ def gao_stats(G, d):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("bon-trained-gao", quantity="R^2 of gold gain = d (alpha - beta d)",
+@pytest.mark.claim("bon-trained-gao", headline="best-of-n", role="law", quantity="R^2 of gold gain = d (alpha - beta d)",
                    claim="best-of-n under a learned verifier: gold gain follows d (alpha - beta d), d = sqrt(KL_bon)",
                    paper_value="Gao form fits", tolerance=f"R^2 >= {R2_GAO}; the best n's gold gain over n = 1 above 0",
                    justification="the Gao form's R^2 from docs/sources.md; best-of-n must help at some n for the form to "

@@ -146,7 +146,7 @@ def relu_feature_errors(ps, lam, seeds):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("double-descent-relu-features", claim="random ReLU features, min-norm fit: test error peaks at "
+@pytest.mark.claim("double-descent-relu-features", headline="double-descent", role="law", claim="random ReLU features, min-norm fit: test error peaks at "
                    "p = n and falls again", quantity="argmax p / n", paper_value=1.0,
                    tolerance=f"argmax in {list(WINDOW)} n; peak >= {PEAK_RATIO}x the error at n/4 and 4n",
                    justification="docs/sources.md, 'Nakkiran et al. 2019' (Belkin et al. 2019: the peak at N = n); "
@@ -170,7 +170,7 @@ RIDGE_TOL = 0.05  # prominence <= 1.05: a smooth ridge curve; the ridgeless peak
 
 
 @pytest.mark.quick
-@pytest.mark.claim("double-descent-ridge-control", claim=f"ridge (lambda = {RIDGE_LAMBDA}) suppresses the peak",
+@pytest.mark.claim("double-descent-ridge-control", headline="double-descent", role="law", claim=f"ridge (lambda = {RIDGE_LAMBDA}) suppresses the peak",
                    quantity="largest peak prominence", paper_value="no peak (prominence 1)",
                    tolerance=f"prominence <= {1 + RIDGE_TOL}",
                    justification="any ridge penalty suppresses the peak (Nakkiran et al. 2020; docs/sources.md); 5% is "

@@ -107,7 +107,7 @@ def per_seed(df, col):
 
 
 @pytest.mark.slow
-@pytest.mark.claim("double-descent-mlp-label-noise", paper=PAPER,
+@pytest.mark.claim("double-descent-mlp-label-noise", headline="double-descent", role="law", paper=PAPER,
                    claim="MLP test error peaks where the model can just fit noisy labels, then falls; "
                          "without label noise the peak is smaller",
                    quantity="argmax p / p* (p*: smallest p with median train error <= 1%)", paper_value=1.0,

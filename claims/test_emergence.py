@@ -134,7 +134,7 @@ def slope(fit) -> Estimate:
 
 
 @pytest.mark.quick
-@pytest.mark.claim("emergence-em-product", quantity="EM - prod_j acc_j of the run where it is largest",
+@pytest.mark.claim("emergence-em-product", headline="emergence", role="law", quantity="EM - prod_j acc_j of the run where it is largest",
                    claim="exact match ~ product of per-position accuracies (p^L)", paper_value="EM ~ p^L",
                    tolerance=f"|EM - prod acc| <= {PRODUCT_TOL} for every run (its whole interval)",
                    justification="~0.05 (docs/sources.md): p^L is the paper's approximation; correlated digit errors "
@@ -151,7 +151,7 @@ def test_exact_match_is_the_product_of_digit_accuracies(claim, ladder):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("emergence-em-sharper", quantity="logistic slope in ln N: EM minus per-digit accuracy",
+@pytest.mark.claim("emergence-em-sharper", headline="emergence", role="law", quantity="logistic slope in ln N: EM minus per-digit accuracy",
                    claim="EM looks sharper (emergent) than per-digit accuracy on the same predictions",
                    paper_value="slope EM > slope per-digit", tolerance="interval of slope_EM - slope_acc above 0",
                    justification="a comparison of two fitted slopes, decided by the interval of their difference "
@@ -175,7 +175,7 @@ def test_exact_match_is_sharper_than_per_digit_accuracy(claim, ladder):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("emergence-longer-sharper", quantity="logistic slope in ln N: EM over 4 minus over 2 digits",
+@pytest.mark.claim("emergence-longer-sharper", headline="emergence", role="law", quantity="logistic slope in ln N: EM over 4 minus over 2 digits",
                    claim="exact match gets sharper as the answer gets longer", paper_value="slope grows with L",
                    tolerance="interval of slope_EM(4) - slope_EM(2) above 0",
                    justification="a comparison of two fitted slopes, decided by the interval of their difference",
@@ -197,7 +197,7 @@ def test_longer_answers_are_sharper(claim, ladder):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("emergence-ce-power-law", quantity="R^2 (log space) of CE = c N^-alpha",
+@pytest.mark.claim("emergence-ce-power-law", headline="emergence", role="law", quantity="R^2 (log space) of CE = c N^-alpha",
                    claim="per-token cross-entropy on the answer falls as a power law in N", paper_value="smooth",
                    tolerance=f"R^2 >= {CE_R2}", justification="the threshold of docs/sources.md; interval from a "
                                                              "bootstrap over each size's seeds",
@@ -246,7 +246,7 @@ SEPARATE_XFAIL = ("inconclusive in the resized slow design (6 seeds): carry lear
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=SEPARATE_XFAIL)
-@pytest.mark.claim("emergence-longer-sharper-separate", paper=PAPER,
+@pytest.mark.claim("emergence-longer-sharper-separate", headline="emergence", role="law", paper=PAPER,
                    quantity="logistic slope in ln N: EM on 4-digit minus 2-digit addition",
                    claim="exact match gets sharper as the answer gets longer (separately trained tasks)",
                    paper_value="slope grows with L", tolerance="interval of slope(k=4) - slope(k=2) above 0",

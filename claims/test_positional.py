@@ -156,7 +156,7 @@ def test_learned_positions_refuse_longer_inputs(claim, curves):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("pos-alibi-4L", quantity="ppl(4L) / ppl(L), ALiBi",
+@pytest.mark.claim("pos-alibi-4L", headline="positional", role="law", quantity="ppl(4L) / ppl(L), ALiBi",
                    claim="ALiBi: train short, test long: perplexity at 4L within ~1.1x of L",
                    paper_value="<= 1.1", tolerance="ratio <= 1.1 (docs/sources.md)",
                    justification="Press et al. see ALiBi improve or hold to 3L+; 10% allows our small model", **COMMON)
@@ -168,7 +168,7 @@ def test_alibi_keeps_its_perplexity_at_4L(claim, curves):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("pos-sinusoidal-4L", quantity="ppl(4L) / ppl(L), sinusoidal",
+@pytest.mark.claim("pos-sinusoidal-4L", headline="positional", role="law", quantity="ppl(4L) / ppl(L), sinusoidal",
                    claim="sinusoidal positions do not extrapolate: perplexity at 4L >= ~1.5x of L",
                    paper_value=">= 1.5", tolerance="ratio >= 1.5 (docs/sources.md)",
                    justification="Press et al.: sinusoidal degrades within ~20 extra tokens", **COMMON)
@@ -180,7 +180,7 @@ def test_sinusoidal_degrades_at_4L(claim, curves):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("pos-rope-vs-alibi-4L-8L", quantity="loss(RoPE) - loss(ALiBi) at 4L (8L in the checks)",
+@pytest.mark.claim("pos-rope-vs-alibi-4L-8L", headline="positional", role="law", quantity="loss(RoPE) - loss(ALiBi) at 4L (8L in the checks)",
                    claim="RoPE extrapolates worse than ALiBi far past L", paper_value="RoPE > ALiBi",
                    tolerance="the paired difference above 0 at 4L and at 8L",
                    justification="an ordering, decided by the interval of the paired difference", **COMMON)
@@ -193,7 +193,7 @@ def test_rope_is_worse_than_alibi_at_4L_and_8L(claim, curves):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("pos-rope-vs-alibi-2L", quantity="loss(RoPE) - loss(ALiBi) at 2L",
+@pytest.mark.claim("pos-rope-vs-alibi-2L", headline="positional", role="law", quantity="loss(RoPE) - loss(ALiBi) at 2L",
                    claim="RoPE extrapolates worse than ALiBi already at 2L", paper_value="RoPE > ALiBi",
                    tolerance="the paired difference above 0 at 2L",
                    justification="the ordering from 2L on (docs/sources.md), decided by the interval of the paired "
@@ -208,7 +208,7 @@ def test_rope_is_worse_than_alibi_at_2L(claim, curves):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("pos-rope-interpolation", quantity="loss(RoPE) - loss(RoPE+PI) at 2L (4L in the checks)",
+@pytest.mark.claim("pos-rope-interpolation", headline="positional", role="law", quantity="loss(RoPE) - loss(RoPE+PI) at 2L (4L in the checks)",
                    claim="position interpolation improves RoPE at 2-4L", paper_value="PI < plain RoPE",
                    tolerance="the paired difference above 0 at 2L and at 4L",
                    justification="an ordering, decided by the interval of the paired difference",
@@ -230,7 +230,7 @@ def test_position_interpolation_helps_rope(claim, curves):
 
 
 @pytest.mark.quick
-@pytest.mark.claim("pos-plan-rope-4x", quantity="loss(4L)/loss(L) - 1, RoPE",
+@pytest.mark.claim("pos-plan-rope-4x", headline="positional", role="law", quantity="loss(4L)/loss(L) - 1, RoPE",
                    claim="RoPE extrapolates naturally: < 10% loss increase at 4x the training length",
                    paper_value="< 10%", tolerance="< 10% (the plan's own number)",
                    justification="the plan's threshold, tested as stated (loss, not perplexity)",
@@ -269,7 +269,7 @@ COPY_SLOW_XFAIL = (
 
 
 @pytest.mark.slow
-@pytest.mark.claim("pos-{mode}-length-generalisation", paper="Kazemnejad et al. 2023",
+@pytest.mark.claim("pos-{mode}-length-generalisation", headline="positional", role="law", paper="Kazemnejad et al. 2023",
                    quantity="token accuracy at length 16 (trained 1-16), worst encoding",
                    claim="every encoding learns the trained lengths; learned positions refuse longer inputs",
                    paper_value=">= 0.9 in distribution", tolerance="in-distribution token accuracy >= 0.9 (every encoding)",

@@ -22,7 +22,8 @@ def test_the_slow_set_collects(tmp_path):
     ids = [line for line in out.stdout.splitlines() if "::" in line]
     assert not [i for i in ids if "[quick" in i]  # -m slow selects no quick parametrisation
     for name in ("test_chinchilla.py::test_allocation_showdown[slow]", "test_chinchilla.py::test_tokens_per_parameter[slow]",
-                 "test_kaplan.py::test_parameter_scaling[slow]"):
+                 "test_kaplan.py::test_loss_is_a_power_law_in_parameters[slow]",
+                 "test_kaplan.py::test_parameter_exponent_beside_kaplans[slow]"):
         assert any(i.endswith(name) for i in ids), name
     assert len(ids) >= 40
 

@@ -32,7 +32,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 KAPLAN = ["claims/test_kaplan.py", "-m", "quick", "--budget=0.03"]
-BOTH_LAWS = ["-k", "parameter_scaling or data_scaling"]
+BOTH_LAWS = ["-k", "power_law_in_parameters or power_law_in_data"]  # the law rows (the exponents have no verdict)
 
 
 @dataclass
@@ -98,7 +98,7 @@ def test_the_plain_adapter_reproduces_the_engines_verdicts(shared):
     ref, mine = engine(shared), plain(shared)
     assert "Trainer `examples.trainers.plain_torch:train`" in mine.output, mine.output[-3000:]
     rows = mine.rows()
-    for claim_id in ("kaplan-alpha-N", "kaplan-alpha-D"):
+    for claim_id in ("kaplan-L-N-law", "kaplan-L-D-law"):
         assert rows[claim_id]["status"] == "same", (claim_id, rows[claim_id], mine.output[-3000:])
         assert mine.record(claim_id)["outcome"] in ("passed", "failed")  # measured: no error, no skip
         assert _evidence(mine.record(claim_id)) == _evidence(ref.record(claim_id))
@@ -112,24 +112,25 @@ def test_size_blind_breaks_the_law_in_n_and_keeps_the_law_in_d(shared):
     ref = plain(shared)
     bad = session(shared, "size_blind", KAPLAN + BOTH_LAWS, "examples.trainers.broken:size_blind")
     assert bad.returncode == 1, bad.output[-3000:]
-    n = bad.record("kaplan-alpha-N")
+    n = bad.record("kaplan-L-N-law")
     assert n["outcome"] == "error" and "does not honour the requested model size" in n["reason"]
     assert "6 requested model sizes" in n["reason"]
-    assert bad.rows()["kaplan-alpha-N"]["status"] == "DIFFERENT"
-    d, d_ref = bad.record("kaplan-alpha-D"), ref.record("kaplan-alpha-D")
+    assert bad.rows()["kaplan-L-N-law"]["status"] == "DIFFERENT"
+    d, d_ref = bad.record("kaplan-L-D-law"), ref.record("kaplan-L-D-law")
     assert d["measured"] == d_ref["measured"] and d["verdict"] == d_ref["verdict"] and d["outcome"] == d_ref["outcome"]
-    assert bad.rows()["kaplan-alpha-D"]["status"] == "same"
+    assert bad.rows()["kaplan-L-D-law"]["status"] == "same"
 
 
 def test_loss_in_bits_is_caught_by_no_kaplan_claim(shared):
-    """A finding, not a pass: every loss is the plain loop's / ln 2, and the exponent, R^2,
-    extrapolation and per-step checks are all unchanged by a constant factor on the loss."""
+    """A finding, not a pass: every loss is the plain loop's / ln 2, and the R^2, extrapolation
+    and per-step checks (and the exponent in the notes) are all unchanged by a constant factor
+    on the loss."""
     ref = plain(shared)
-    bits = session(shared, "loss_in_bits", KAPLAN + ["-k", "parameter_scaling"], "examples.trainers.broken:loss_in_bits")
-    n, n_ref = bits.record("kaplan-alpha-N"), ref.record("kaplan-alpha-N")
+    bits = session(shared, "loss_in_bits", KAPLAN + ["-k", "power_law_in_parameters"], "examples.trainers.broken:loss_in_bits")
+    n, n_ref = bits.record("kaplan-L-N-law"), ref.record("kaplan-L-N-law")
     assert n["measured"] == pytest.approx(n_ref["measured"], rel=1e-6) and n["verdict"] == n_ref["verdict"]
     assert [c["verdict"] for c in n["checks"]] == [c["verdict"] for c in n_ref["checks"]]
-    assert bits.rows()["kaplan-alpha-N"]["status"] == "same"
+    assert bits.rows()["kaplan-L-N-law"]["status"] == "same"
 
 
 # ----------------------------------------------------------------------------- the expensive controls (slow)

@@ -131,7 +131,10 @@ def _evidence(rec: dict[str, Any]) -> str:
 
 
 def _measured(rec: dict[str, Any]) -> bool:
-    """Whether the test measured a verdict (it did not error, skip or fail to run)."""
+    """Whether the test measured a verdict (it did not error, skip or fail to run); a comparison
+    that failed measured nothing usable."""
+    if rec.get("kind") == "comparison" and rec.get("outcome") == "failed":
+        return False
     return rec.get("outcome") not in ("error", "skipped", "not run")
 
 
@@ -164,6 +167,8 @@ def compare(records: Iterable[dict[str, Any]], reference: dict[str, dict]) -> li
                 if _measured(rec) != _measured(ref):
                     row["why"] = (f"{rec.get('outcome')} here: {rec.get('reason', '')}" if not _measured(rec)
                                   else f"the reference {ref.get('outcome')}: {ref.get('reason', '')}")
+                elif rec.get("kind") == "comparison":  # no verdict to compare: both numbers, side by side
+                    row["why"] = f"a comparison (no verdict): {rec.get('measured')} here, {ref.get('measured')} in the reference"
         rows.append(row)
     return rows
 

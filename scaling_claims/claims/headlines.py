@@ -43,7 +43,11 @@ HEADLINES: dict[str, Headline] = {h.key: h for h in (
              no_constants="the claims are relations between metrics computed on the same outputs (exact match "
                           "sharper than a per-token metric, sharper for longer answers); the paper reports no "
                           "universal number"),
-    Headline("best-of-n", "Best-of-N and pass@k", "Brown et al. 2024; Gao et al. 2023"),
+    Headline("best-of-n", "Best-of-N and pass@k", "Brown et al. 2024; Gao et al. 2023",
+             no_constants="the claims are forms (coverage as an exponentiated power law in k that predicts larger "
+                          "k; Gao's gold reward d(alpha - beta d) in d = sqrt(KL)); Brown's exponents are fitted per "
+                          "task and model, Gao's coefficients per reward-model size, and neither paper offers them as "
+                          "universal numbers"),
     Headline("positional", "Positional encodings and length extrapolation",
              "Press et al. 2022; Kazemnejad et al. 2023",
              no_constants="the claims are orderings between encodings and whether loss stays flat past the "
