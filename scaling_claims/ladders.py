@@ -204,6 +204,40 @@ def kaplan_d_specs(plan: KaplanPlan, scale: float = 1.0, device: str = "cpu") ->
             for f in plan.d_fractions for s in plan.seeds]
 
 
+@dataclass(frozen=True)
+class KaplanGrid:
+    """Kaplan's joint law L(N, D) on an N x D grid (see :func:`kaplan_grid`): depth-2 decoders at
+    ``fit_widths`` and ``held_out_width``, each trained at every token count of ``tokens``, each
+    seed. The law is fitted on the ``fit_widths`` rows and predicts the held-out width's row."""
+
+    fit_widths: tuple[int, ...]
+    held_out_width: int
+    tokens: tuple[int, ...]
+    seeds: tuple[int, ...]
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return (*self.fit_widths, self.held_out_width)
+
+
+KAPLAN_GRID_PILOT_SEEDS = (100,)  # sized the design; they decide nothing
+KAPLAN_GRID_SEEDS = (5, 6, 7, 8)  # fresh: the L(N)/L(D) ladders use 0-4
+
+
+def kaplan_grid(seeds: Sequence[int] = KAPLAN_GRID_SEEDS) -> KaplanGrid:
+    """The slow L(N, D) grid: widths 16, 24, 32, 48 and 64 (non-embedding N 6.1e3-9.8e4) fitted,
+    width 128 (3.9e5: 4x past the largest fitted N) held out, each at 0.4M, 0.8M, 1.6M and
+    3.2M tokens (8x in D), on ``seeds``."""
+    return KaplanGrid(fit_widths=(16, 24, 32, 48, 64), held_out_width=128,
+                      tokens=(400_000, 800_000, 1_600_000, 3_200_000), seeds=tuple(int(s) for s in seeds))
+
+
+def kaplan_grid_specs(grid: KaplanGrid, scale: float = 1.0, device: str = "cpu") -> list[RunSpec]:
+    """Every (width, tokens, seed) of ``grid``, tokens times ``scale``."""
+    return [stdlib_run(gpt(d), Budget(tokens=int(round(_scaled(t, scale)))), s, device, "kaplan")
+            for d in grid.widths for t in grid.tokens for s in grid.seeds]
+
+
 def shape_specs(plan: KaplanPlan, scale: float = 1.0, device: str = "cpu") -> list[RunSpec]:
     """Kaplan's shape study: each (n_layer, d_model) of ``plan.shapes`` for the L(N) token
     budget, each seed (a depth-2 pair that is an L(N) rung is the same spec as that rung)."""

@@ -15,6 +15,10 @@ quantity is computed per seed and gets the Student-t interval of its mean over s
   since adjacent sizes here differ by only 2-5%.
 
 The pure power law's exponent (Kaplan's form, no offset) is reported beside, never judged here.
+
+:func:`grid_law` does the same for Kaplan's joint law L(N, D) (his eq. 1.5, plus a floor) on an
+N x D grid: fitted per seed on every size but the largest, it must predict the largest size's
+loss at every token count within half the relative drop from the largest fitted size.
 """
 
 from __future__ import annotations
@@ -71,3 +75,57 @@ def ladder_law(x, losses) -> LadderLaw:
     drop = float((med[-2] - med[-1]) / med[-1])
     steps = [paired_difference(losses[:, i + 1], losses[:, i]) for i in range(x.size - 1)]
     return LadderLaw(est["exponent"], est["r2"], est["extrapolation"], max(drop / 2, 1e-3), drop, steps)
+
+
+@dataclass(frozen=True)
+class GridLaw:
+    """Kaplan's L(N, D) (``fit.fit_kaplan_nd``) fitted on the smaller sizes of an N x D grid, each
+    seed apart, and its predictions of the held-out largest size at every D."""
+
+    D: np.ndarray  # token counts of the held-out row
+    errors: list[Estimate]  # relative error of the prediction at each D, mean over seeds
+    tolerances: np.ndarray  # half the relative drop from the largest fitted size to the held-out one, per D
+    r2: Estimate  # the joint law's fit on the fitted cells (log space)
+    alpha_N: Estimate
+    alpha_D: Estimate
+    fits: list  # each seed's FitResult
+
+    def checks(self, r2_min: float) -> list[Check]:
+        out = [checks.r2_at_least("L(N, D) fits the smaller sizes (log space)", self.r2, r2_min)]
+        for d, err, tol in zip(self.D, self.errors, self.tolerances):
+            out.append(checks.within_band(f"L(N, D) predicts the held-out size at D={d:.3g} (relative error)", err,
+                                          -tol, tol))
+        return out
+
+
+def grid_law(N, D, losses) -> GridLaw:
+    """``N``: the sizes (increasing; the last is held out), ``D``: the token counts, ``losses``:
+    (seeds, sizes, token counts). Each seed's joint law is fitted on every size but the last and
+    predicts the last size's loss at each D; the tolerance at each D is half the relative drop of
+    the seed-median loss from the largest fitted size to the held-out one (the bar the flat
+    forecast "no further gain from size" fails)."""
+    from scaling_claims.fit.kaplan import fit_kaplan_nd
+
+    N, D = np.asarray(N, dtype=float), np.asarray(D, dtype=float)
+    losses = np.asarray(losses, dtype=float)
+    if losses.ndim != 3 or losses.shape[1:] != (N.size, D.size):
+        raise ValueError(f"losses must be (seeds, {N.size} sizes, {D.size} token counts), got {losses.shape}")
+    if N.size < 5 or D.size < 4:
+        raise ValueError(f"an N x D grid needs at least 4 fitted sizes plus the held-out one and 4 token counts, got "
+                         f"{N.size} sizes and {D.size} token counts")
+    if losses.shape[0] < 2:
+        raise ValueError("the intervals are over seeds: at least 2 seeds")
+    if not (np.all(np.diff(N) > 0) and np.all(np.diff(D) > 0)):
+        raise ValueError("sizes and token counts must be increasing")
+    nn, dd = np.meshgrid(N[:-1], D, indexing="ij")
+    rows, fits = [], []
+    for cell in losses:
+        fit = fit_kaplan_nd(nn.ravel(), dd.ravel(), cell[:-1].ravel())
+        pred = fit.predict(np.full(D.size, N[-1]), D)
+        rows.append([*(pred / cell[-1] - 1), fit.r2, fit.params["alpha_N"], fit.params["alpha_D"]])
+        fits.append(fit)
+    rows = np.array(rows)
+    est = [Estimate.mean_t(rows[:, j], what="seeds") for j in range(rows.shape[1])]
+    med = np.median(losses, axis=0)
+    tol = np.maximum((med[-2] - med[-1]) / med[-1] / 2, 1e-3)
+    return GridLaw(D, est[:D.size], tol, est[D.size], est[D.size + 1], est[D.size + 2], fits)

@@ -17,12 +17,13 @@ from .forms import best_of_n_kl, fit_coverage_law, fit_gao, fit_learning_curve, 
 from .emergence import (TwoStepFit, critical_crossing, fit_critical, fit_loss_to_accuracy, fit_two_step,
                         logistic_crossing, loss_at_accuracy)
 from .isoflop import IsoFLOPFit, fit_isoflop_approach1, fit_isoflop_approach2
+from .kaplan import fit_kaplan_nd, kaplan_nd_loss
 from .mixing import fit_linear_mixing, fit_mixing_law, optimal_mixture, predict_mixing, simplex_grid
 from .power_law import fit_power_law
 
 __all__ = [
     "FitResult", "ChinchillaFit", "ChinchillaBootstrap", "IsoFLOPFit", "Extrapolation", "ExtrapolationCheck",
-    "fit_power_law", "fit_chinchilla", "chinchilla_loss", "optimal_allocation", "fit_isoflop_approach1",
+    "fit_power_law", "fit_kaplan_nd", "kaplan_nd_loss", "fit_chinchilla", "chinchilla_loss", "optimal_allocation", "fit_isoflop_approach1",
     "fit_isoflop_approach2",
     "fit_logistic", "fit_coverage_law", "fit_saturating", "fit_gao", "best_of_n_kl", "fit_learning_curve",
     "leave_one_out", "leave_largest_out", "extrapolate", "trust_grade", "rollout", "Rollout",
