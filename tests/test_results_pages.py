@@ -21,6 +21,8 @@ from scaling_claims.claims.pages import (
     START,
     Source,
     load_records,
+    load_session,
+    stamp_text,
     read_block,
     render_results_page,
     render_summary,
@@ -74,7 +76,7 @@ def records(slow: bool = False) -> list[ClaimRecord]:
 def source(tmp_path: Path, label: str = "quick", recs: list[ClaimRecord] | None = None) -> Source:
     path = write_claims_json(tmp_path / "docs" / "results" / f"{label}-claims.json",
                              records(label == "slow") if recs is None else recs)
-    return Source(label, load_records(path), path)
+    return Source(label, load_records(path), path, load_session(path))
 
 
 README = f"""# A project
@@ -240,8 +242,8 @@ def test_the_command_writes_the_pages_checks_them_and_names_a_missing_marker(tmp
 
 
 def committed_sources() -> tuple[Source, Source | None]:
-    quick = Source("quick", load_records(SNAPSHOT), SNAPSHOT)
-    slow = Source("slow", load_records(SLOW_SNAPSHOT), SLOW_SNAPSHOT) if SLOW_SNAPSHOT.exists() else None
+    quick = Source("quick", load_records(SNAPSHOT), SNAPSHOT, load_session(SNAPSHOT))
+    slow = Source("slow", load_records(SLOW_SNAPSHOT), SLOW_SNAPSHOT, load_session(SLOW_SNAPSHOT)) if SLOW_SNAPSHOT.exists() else None
     return quick, slow
 
 
@@ -331,3 +333,17 @@ def test_the_snapshot_is_a_claims_file():
     data = json.loads(SNAPSHOT.read_text())
     assert data["claims"] and {"counts", "sanity_counts"} <= set(data)
     assert os.path.getsize(SNAPSHOT) < 2_000_000
+
+
+def test_claims_json_carries_the_session_stamp_and_the_pages_show_it(tmp_path):
+    from scaling_claims.claims.report import session_stamp
+
+    stamp = session_stamp(REPO)
+    assert stamp["date"].endswith("UTC") and stamp["cores"] >= 1 and stamp["torch"]
+    assert stamp["commit"], "the repository is a git checkout: its commit is stamped"
+    path = write_claims_json(tmp_path / "claims.json", [ClaimRecord(claim_id="x", paper="P", quantity="q")], stamp)
+    assert load_session(path) == stamp and load_session(tmp_path) == {}
+    text = stamp_text(stamp)
+    assert stamp["date"] in text and f"commit {stamp['commit']}" in text
+    page = render_results_page(Source("quick", load_records(path), path, load_session(path)), tmp_path / "results.md")
+    assert f"made {text}." in page

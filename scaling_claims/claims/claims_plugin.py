@@ -520,7 +520,8 @@ class _ClaimSession:
             return
         records = self.records()
         if records:
-            _report.write_session_report(artifacts_dir(self.config), records)
+            _report.write_session_report(artifacts_dir(self.config), records,
+                                         _report.session_stamp(self.config.rootpath))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if _is_worker(self.config) or not self._ran():

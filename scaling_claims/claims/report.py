@@ -89,10 +89,59 @@ def read_records(records_dir: str | Path) -> list[ClaimRecord]:
     return sorted((ClaimRecord.load(p) for p in d.glob("*.json")), key=lambda r: r.claim_id)
 
 
-def write_claims_json(path: str | Path, records: Sequence[ClaimRecord]) -> Path:
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def _git_commit(where: Path) -> str:
+    """The checkout's commit ("<hash>", "+ uncommitted changes" when the tree differs), or ""."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=where, capture_output=True, text=True,
+                              timeout=10)
+        if head.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                               capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def session_stamp(where: str | Path = ".") -> dict[str, Any]:
+    """What made a session's records: the date (UTC), the commit of the checkout at ``where``,
+    the machine (CPU model, cores, OS), Python, torch and scaling-claims versions."""
+    import datetime
+    import importlib.metadata
+    import platform
+
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return ""
+
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": _git_commit(Path(where)), "cpu": _cpu_model(), "cores": os.cpu_count(),
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
+            "torch": version("torch"), "scaling_claims": version("scaling-claims")}
+
+
+def write_claims_json(path: str | Path, records: Sequence[ClaimRecord], session: Mapping[str, Any] | None = None
+                      ) -> Path:
+    """Every record, the counts, and ``session`` (what made them: :func:`session_stamp`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"claims": [r.to_dict() for r in sorted(records, key=lambda r: r.claim_id)],
+    data = {"session": dict(session or {}), "claims": [r.to_dict() for r in sorted(records, key=lambda r: r.claim_id)],
             "counts": verdict_counts(records, "claim"), "sanity_counts": verdict_counts(records, "sanity"),
             "outside_regime_counts": verdict_counts([r for r in records if r.regime], "claim"),
             "declared_after_data": sum(1 for r in records if r.kind == "claim" and r.declared_after_data),
@@ -366,14 +415,15 @@ def summary_table(records: Sequence[ClaimRecord], width: int = 34) -> str:
     return "\n".join(out)
 
 
-def write_session_report(artifacts_dir: str | Path, records: Sequence[ClaimRecord]) -> tuple[Path, Path]:
+def write_session_report(artifacts_dir: str | Path, records: Sequence[ClaimRecord],
+                         session: Mapping[str, Any] | None = None) -> tuple[Path, Path]:
     """Write ``claims.json``, ``report.md`` and ``report.html`` (the same report as one
     self-contained page, ``scaling_claims.claims.html_report``) under ``artifacts_dir``; return
     the paths of the first two (the third is ``artifacts_dir / "report.html"``)."""
     from scaling_claims.claims.html_report import render_report_html  # it imports this module's helpers
 
     artifacts_dir = Path(artifacts_dir)
-    paths = (write_claims_json(artifacts_dir / "claims.json", records),
+    paths = (write_claims_json(artifacts_dir / "claims.json", records, session),
              _write_text(artifacts_dir / "report.md", render_report_md(records, artifacts_dir)))
     _write_text(artifacts_dir / "report.html", render_report_html(records, artifacts_dir))
     return paths

@@ -11,10 +11,10 @@ from scaling_claims.cli._common import HelpFormatter
 
 
 def cmd_pages(args: argparse.Namespace) -> tuple[int, None]:
-    from scaling_claims.claims.pages import Source, load_records, write_pages
+    from scaling_claims.claims.pages import Source, load_records, load_session, write_pages
 
-    quick = Source("quick", load_records(args.quick), Path(args.quick))
-    slow = Source("slow", load_records(args.slow), Path(args.slow)) if args.slow else None
+    quick = Source("quick", load_records(args.quick), Path(args.quick), load_session(args.quick))
+    slow = Source("slow", load_records(args.slow), Path(args.slow), load_session(args.slow)) if args.slow else None
     readme = Path(args.readme) if args.readme else None
     if readme is not None and not readme.is_file():
         raise ValueError(f"--readme {readme}: no such file")

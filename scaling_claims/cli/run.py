@@ -60,9 +60,12 @@ def cmd_report(args: argparse.Namespace) -> tuple[int, None]:
 
     art = Path(args.artifacts_dir)
     source = art / "claims.json"
+    session = None  # a rebuild from records/ names no session: what made them is not known
     if source.is_file():
         try:
-            records = [ClaimRecord.from_dict(d) for d in json.loads(source.read_text())["claims"]]
+            data = json.loads(source.read_text())
+            records = [ClaimRecord.from_dict(d) for d in data["claims"]]
+            session = data.get("session") or None  # kept as the session that made the records wrote it
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise ValueError(f"{source} is not a claims file: {err}") from None
     else:
@@ -70,7 +73,7 @@ def cmd_report(args: argparse.Namespace) -> tuple[int, None]:
         source = art / "records"
     if not records:
         raise ValueError(f"no claim records under {art}: run `pytest claims -m quick` first")
-    report.write_session_report(art, records)
+    report.write_session_report(art, records, session)
     print(report.summary_table(records))
     print(f"rebuilt {art / 'report.md'} and {art / 'report.html'} from {source}")
     return 0, None
