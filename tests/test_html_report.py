@@ -2,7 +2,9 @@
 the records. Well-formed (balanced tags), every claim present, plots embedded as data URIs (a
 missing one named), nothing loaded from the network, every record text escaped (a note holding
 ``<script>`` injects nothing), the filter attributes carry each record's verdict, kind and
-flags; and it is written by a pytest session (the claims plugin) and by ``scaling-claims report``."""
+flags, papers and area, and the paper, area and sort controls list them; and it is written
+by a pytest session (the claims plugin) and by ``scaling-claims report``. In a real browser:
+test_html_report_browser.py."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from scaling_claims.claims import report
-from scaling_claims.claims.html_report import render_report_html
+from scaling_claims.claims.html_report import area, papers, render_report_html
 from scaling_claims.claims.records import NO_VERDICT, ClaimRecord, safe_id
 
 pytest_plugins = ["pytester"]
@@ -96,11 +98,14 @@ def records(tmp_path: Path) -> list[ClaimRecord]:
                     paper_value=0.076, measured=0.098, ci=(0.097, 0.0996), headline="kaplan", outcome="passed",
                     justification="the paper's exponent is for WebText2 BPE tokens; ours is on stdlib bytes"),
         ClaimRecord(claim_id="c-regime", paper='Smith & Jones "2021"', quantity="slope", paper_value=0.5,
+                    nodeid="claims/test_grokking.py::test_slope[quick]",
                     measured=0.9, verdict="refuted", evidence="refuted", expected="refuted", outcome="passed",
                     regime="our models are 1000x smaller", declared_after_data=True,
                     declaration_note="commit abc1234, after the quick run", checks=[check],
                     notes=[f"a note with {INJECTED}"], artifacts={"plot": "c-regime/plot.png"}),
         ClaimRecord(claim_id="c-changed", verdict="inconclusive", expected="confirmed", outcome="failed",
+                    paper='Kaplan et al. 2020 (appendix B); Smith & Jones "2021"',
+                    nodeid="claims/test_double_descent.py::test_peak[quick]",
                     reason="0.58 [0.55, 0.65] (95%) straddles 0.6"),
         ClaimRecord(claim_id="c-error", outcome="error", reason="error in test: RuntimeError: boom"),
         ClaimRecord(claim_id="c-known", verdict="inconclusive", expected="confirmed", outcome="xfailed"),
@@ -210,6 +215,59 @@ def test_filter_attributes(page):
         {("only", f) for f in ("regime", "after", "failed")}
     assert any(a.get("type") == "search" for a in parsed.all("input"))
     assert "Showing all 8 records." in "".join(parsed.text)
+
+
+KAPLAN = "Kaplan's laws: L(N), L(D), shape"
+SMITH = 'Smith & Jones "2021"'
+
+
+def test_paper_and_area_attributes_and_controls(page):
+    text, parsed, recs, _ = page
+    cards = {cid.removeprefix("claim-"): c for cid, c in parsed.articles().items()}
+    # area: the headline's title, else the claim file ("claims/test_double_descent.py" -> "double descent")
+    assert {cid: c["data-area"] for cid, c in cards.items()} == {
+        "k-law": KAPLAN, "k-alpha": KAPLAN, "c-regime": "grokking", "c-changed": "double descent",
+        "c-error": "other", "c-known": "other", safe_id("c<odd>&[x=1]"): "other", "s-identity": "other"}
+    # papers: the paper text split at ";", a trailing parenthesis dropped; the full text kept for the sort
+    assert json.loads(cards["c-changed"]["data-papers"]) == ["Kaplan et al. 2020", SMITH]
+    assert cards["c-changed"]["data-paper"] == 'Kaplan et al. 2020 (appendix B); Smith & Jones "2021"'
+    assert json.loads(cards["c-regime"]["data-papers"]) == [SMITH] and json.loads(cards["c-error"]["data-papers"]) == []
+    assert {c["data-id"] for c in cards.values()} == {r.claim_id for r in recs}
+    assert 'data-papers="[&quot;Smith &amp; Jones \\&quot;2021\\&quot;&quot;]"' in text  # JSON, escaped
+    # the controls: a select each for paper and area (every value, with its count) and the sort
+    selects = {}
+    current = None
+    for tag, attrs in parsed.tags:
+        if tag == "select":
+            current = selects.setdefault(attrs["name"], [])
+        elif tag == "option":
+            current.append((attrs["value"], "selected" in attrs))
+    assert selects["paper"] == [("", True), ("Kaplan et al. 2020", False), (SMITH, False)]
+    assert selects["area"] == [("", True), ("double descent", False), ("grokking", False),
+                               (KAPLAN, False), ("other", False)]
+    assert selects["sort"] == [("id", True), ("verdict", False), ("paper", False), ("area", False)]
+    body = "".join(parsed.text)
+    assert "Kaplan et al. 2020 (3)" in body and 'Smith & Jones "2021" (2)' in body and "other (4)" in body
+    assert "area: grokking" in body and "area: " + KAPLAN in body
+
+
+@pytest.mark.parametrize("paper, want", [
+    ("", []), ("Kaplan et al. 2020", ["Kaplan et al. 2020"]),
+    ("Gao et al. 2023 (best-of-n); Brown et al. 2024; Gao et al. 2023", ["Gao et al. 2023", "Brown et al. 2024"]),
+    ("Ru et al. 2025 (arXiv:1): noise", ["Ru et al. 2025 (arXiv:1): noise"]),
+    ("(only a parenthesis)", ["(only a parenthesis)"]),
+])
+def test_papers(paper, want):
+    assert papers(ClaimRecord(claim_id="x", paper=paper)) == want
+
+
+def test_area():
+    assert area(ClaimRecord(claim_id="x", headline="emergence", nodeid="claims/test_emergence.py::t")) == \
+        "Emergence as a metric artifact"
+    assert area(ClaimRecord(claim_id="x", headline="not-a-headline")) == "not-a-headline"
+    assert area(ClaimRecord(claim_id="x", nodeid="claims/test_grokking.py::test_a[quick]")) == "grokking"
+    assert area(ClaimRecord(claim_id="x", nodeid="test_data_mixing.py::TestA::test_b")) == "data mixing"
+    assert area(ClaimRecord(claim_id="x")) == "other"
 
 
 def test_colliding_safe_ids_get_distinct_anchors(tmp_path):

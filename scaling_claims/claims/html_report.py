@@ -10,16 +10,25 @@ and the details (checks, notes, expectation, seeds, device, wall time) folded un
 
 One file, nothing loaded from the network: the CSS and a little JavaScript are inline and each
 plot is embedded as a ``data:`` URI (a missing or oversized plot file is named, not embedded).
-Every text from a record goes through ``html.escape``. The filters (verdict, kind, outside the
-paper's regime, declared after its data, failed or errored, a text search) read the cards'
-``data-*`` attributes; without JavaScript every card is shown.
+Every text from a record goes through ``html.escape``. The filters (verdict, kind, paper, area,
+outside the paper's regime, declared after its data, failed or errored, a text search) and the
+sort (by claim id, verdict, paper or area, within each section) read the cards' ``data-*``
+attributes; without JavaScript every card is shown, by claim id.
+
+A claim's *area* is its topic: the title of its headline claim (``headlines.HEADLINES``) when it
+has one, else the claim file it came from (``claims/test_grokking.py::...`` -> "grokking"). Its
+*papers* are its ``paper`` text split at ";", each without a trailing parenthesis ("Gao et al.
+2023 (best-of-n)" -> "Gao et al. 2023"), so a paper cited by several claims filters them all.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import os
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 from urllib.parse import quote
@@ -40,6 +49,8 @@ SECTIONS = (("claim", "Paper claims", ""),
              "a comparison, not a test of the law (the law rows test that)."),
             ("sanity", "Sanity checks (identities and checks of our own code; not evidence for a paper)", ""))
 NOT_MEASURED = ("failed", "error", "skipped", "not run")  # the "failed or errored" filter
+NO_AREA = "other"  # the area of a record with neither a headline nor a test file
+SORTS = (("id", "claim id"), ("verdict", "verdict"), ("paper", "paper"), ("area", "area"))
 
 
 def e(value: Any) -> str:
@@ -63,6 +74,28 @@ def _anchors(records: Sequence[ClaimRecord]) -> dict[str, str]:
             anchor = f"{base}-{n}"
         used.add(anchor)
         out[r.claim_id] = anchor
+    return out
+
+
+def area(r: ClaimRecord) -> str:
+    """The topic a record belongs to: its headline's title, else its claim file's name without
+    ``test_`` and ``.py`` (underscores as spaces), else "other"."""
+    if r.headline:
+        h = HEADLINES.get(r.headline)
+        return h.title if h else r.headline
+    stem = Path(r.nodeid.split("::", 1)[0]).stem if r.nodeid else ""
+    stem = stem.removeprefix("test_").replace("_", " ").strip()
+    return stem or NO_AREA
+
+
+def papers(r: ClaimRecord) -> list[str]:
+    """The papers a record cites: its ``paper`` split at ";", each without a trailing
+    parenthesis, in order, without repeats ([] when it names none)."""
+    out: list[str] = []
+    for part in r.paper.split(";"):
+        name = re.sub(r"\s*\([^()]*\)$", "", part.strip()) or part.strip()
+        if name and name not in out:
+            out.append(name)
     return out
 
 
@@ -164,16 +197,18 @@ def _details(r: ClaimRecord, artifacts_dir: Path) -> str:
 
 def _search_text(r: ClaimRecord) -> str:
     bits = [r.claim_id, r.paper, r.claim, r.quantity, r.verdict, r.kind, r.outcome, r.regime, r.expectation,
-            r.reason, r.justification, r.headline, *r.notes, *(str(c.get("name", "")) for c in r.checks)]
+            r.reason, r.justification, r.headline, area(r), *r.notes, *(str(c.get("name", "")) for c in r.checks)]
     return " ".join(b for b in bits if b).lower()
 
 
 def _card(r: ClaimRecord, anchor: str, artifacts_dir: Path) -> str:
-    attrs = {"id": anchor, "data-verdict": r.verdict, "data-kind": r.kind,
+    attrs = {"id": anchor, "data-id": r.claim_id, "data-verdict": r.verdict, "data-kind": r.kind,
+             "data-paper": r.paper, "data-papers": json.dumps(papers(r)), "data-area": area(r),
              "data-regime": int(bool(r.regime)), "data-after": int(r.declared_after_data),
              "data-failed": int(r.outcome in NOT_MEASURED), "data-search": _search_text(r)}
     head = (f'<h3><a href="#{e(anchor)}">{e(r.claim_id)}</a> {_badges(r)}</h3>'
-            f'<p class="paper">{e(r.paper)}</p>' + (f'<p class="claim">{e(r.claim)}</p>' if r.claim else ""))
+            f'<p class="paper">{e(r.paper)} <span class="area">area: {e(area(r))}</span></p>'
+            + (f'<p class="claim">{e(r.claim)}</p>' if r.claim else ""))
     return (f'<article class="record v-{_slug(r.verdict)}" '
             + " ".join(f'{k}="{e(v)}"' for k, v in attrs.items()) + ">" + head
             + f'<div class="body">{_numbers(r)}<div class="figure">{_plot(r, artifacts_dir)}</div></div>'
@@ -218,12 +253,25 @@ def _filters(records: Sequence[ClaimRecord]) -> str:
     verdicts = "".join(box("verdict", v, v, sum(r.verdict == v for r in records), True) for v in FILTER_VERDICTS)
     kinds = "".join(box("kind", k, label, sum(r.kind == k for r in records), True)
                     for k, label in KIND_LABELS.items())
+
+    def select(name: str, everything: str, counts: dict[str, int]) -> str:
+        opts = "".join(f'<option value="{e(v)}">{e(v)} ({n})</option>'
+                       for v, n in sorted(counts.items(), key=lambda item: item[0].lower()))
+        return (f'<label><b>{e(name.capitalize())}</b> <select name="{name}">'
+                f'<option value="" selected>{e(everything)}</option>{opts}</select></label>')
+
+    by_paper = select("paper", "all papers", Counter(p for r in records for p in papers(r)))
+    by_area = select("area", "all areas", Counter(area(r) for r in records))
+    sort = ('<label><b>Sort by</b> <select name="sort">' + "".join(
+        f'<option value="{k}"{" selected" if k == "id" else ""}>{e(label)}</option>' for k, label in SORTS)
+        + "</select></label>")
     only = "".join(box("only", key, label, n, False) for key, label, n in (
         ("regime", OUTSIDE_REGIME, sum(bool(r.regime) for r in records)),
         ("after", AFTER_DATA, sum(r.declared_after_data for r in records)),
         ("failed", "failed or errored", sum(r.outcome in NOT_MEASURED for r in records))))
     return ('<form id="filters" onsubmit="return false"><div><b>Verdict</b> ' + verdicts + "</div>"
             "<div><b>Kind</b> " + kinds + "</div>"
+            f"<div>{by_paper} {by_area} {sort}</div>"
             '<div><b>Only</b> ' + only + ' <span class="hint">(failed or errored: a changed verdict, an error, '
             "a skip or a test that never ran)</span></div>"
             '<div><input type="search" name="q" placeholder="search id, paper, claim, notes..." size="40"> '
@@ -238,7 +286,7 @@ code{font-size:95%}.paper{color:#555;margin:.1em 0}.claim{margin:.3em 0}.none,.h
 .counts p{margin:.2em 0;font-weight:600}
 #filters{position:sticky;top:0;background:#f7f7f9;border:1px solid #ddd;border-radius:6px;padding:.5em .8em;z-index:1}
 #filters div{margin:.2em 0}#filters label{margin-right:1em;white-space:nowrap}#shown{margin:.3em 0 0;font-weight:600}
-.n{color:#666;font-size:90%}
+.n{color:#666;font-size:90%}#filters select{max-width:22em}.area{color:#777;font-size:90%;margin-left:.6em}
 .record{border:1px solid #ddd;border-left:6px solid #999;border-radius:6px;padding:.6em .9em;margin:.8em 0}
 .record.v-confirmed{border-left-color:#2e7d32}.record.v-refuted{border-left-color:#c62828}
 .record.v-inconclusive{border-left-color:#ef8f00}.record.v-no-verdict{border-left-color:#5c6bc0}
@@ -256,8 +304,11 @@ box-shadow:0 0 0 100vmax rgba(0,0,0,.5);cursor:zoom-out}
 .noplot{color:#888;font-style:italic}details{margin-top:.4em}summary{cursor:pointer;color:#1a5fb4}
 """
 
-# Filters: a card is shown when its verdict and kind are ticked, it has every "only" flag ticked,
-# and its search text holds the query. The counts line says how many of each verdict are shown.
+# Filters: a card is shown when its verdict and kind are ticked, it cites the chosen paper and is
+# in the chosen area (or none is chosen), it has every "only" flag ticked, and its search text
+# holds the query. The counts line says how many of each verdict are shown. The sort puts each
+# section's cards in order of the chosen key (a record with no paper last), then of claim id (the
+# page's own order).
 JS = """
 (function () {
   var form = document.getElementById("filters");
@@ -267,13 +318,28 @@ JS = """
     return Array.prototype.map.call(form.querySelectorAll("input[name=" + name + "]:checked"),
                                     function (box) { return box.value; });
   }
+  var order = ["confirmed", "refuted", "inconclusive", "no verdict"];
+  function sortKey(card, by) {
+    var d = card.dataset;
+    if (by === "verdict") { var i = order.indexOf(d.verdict); return i < 0 ? order.length : i; }
+    return by === "paper" || by === "area" ? (d[by] || "\\uffff").toLowerCase() : "";  // none last
+  }
+  function sort() {
+    var by = form.elements.sort.value;
+    cards.map(function (card, i) { return [sortKey(card, by), i, card]; }).sort(function (a, b) {
+      return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1];
+    }).forEach(function (item) { item[2].parentNode.appendChild(item[2]); });
+  }
   function apply() {
     var verdicts = ticked("verdict"), kinds = ticked("kind"), only = ticked("only");
+    var paper = form.elements.paper.value, area = form.elements.area.value;
     var query = form.elements.q.value.trim().toLowerCase();
     var counts = {}, shown = 0;
+    sort();
     cards.forEach(function (card) {
       var d = card.dataset;
       var show = verdicts.indexOf(d.verdict) >= 0 && kinds.indexOf(d.kind) >= 0 &&
+        (!paper || JSON.parse(d.papers).indexOf(paper) >= 0) && (!area || d.area === area) &&
         only.every(function (flag) { return d[flag] === "1"; }) &&
         (!query || d.search.indexOf(query) >= 0);
       card.hidden = !show;
