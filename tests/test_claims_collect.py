@@ -23,7 +23,9 @@ def test_the_slow_set_collects(tmp_path):
     assert not [i for i in ids if "[quick" in i]  # -m slow selects no quick parametrisation
     for name in ("test_chinchilla.py::test_allocation_showdown[slow]", "test_chinchilla.py::test_tokens_per_parameter[slow]",
                  "test_kaplan.py::test_loss_is_a_power_law_in_parameters[slow]",
-                 "test_kaplan.py::test_parameter_exponent_beside_kaplans[slow]"):
+                 "test_kaplan.py::test_parameter_exponent_beside_kaplans[slow]",
+                 "test_emergence.py::test_exact_match_is_sharper_than_per_digit_accuracy_slow",
+                 "test_emergence.py::test_exact_match_is_less_predictable_slow"):
         assert any(i.endswith(name) for i in ids), name
     assert len(ids) >= 40
 
