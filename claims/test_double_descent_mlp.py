@@ -66,6 +66,7 @@ The left gap and the control were confirmed on both pilot halves; the right gap 
 seeds ([-0.003, 0.080] and [-0.0005, 0.084]), and was at 40 ([0.009, 0.062]). So the refined
 grid is expected to leave the claim inconclusive, by the peak's position (see ``expect=``): a
 finer grid cannot pin the argmax of a flat top; more seeds did not either (40 pilot seeds).
+Decided on seeds 40-59: inconclusive, as declared (the numbers: docs/results-slow.md).
 """
 
 from __future__ import annotations
