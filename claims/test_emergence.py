@@ -451,11 +451,22 @@ def _prediction(claim, m):
     return p, held
 
 
+# The deciding run (seeds 40-55, 2026-12-08; declared in commit cfc7718 before it) measured this row
+# inconclusive, not the declared refuted: with 16 seeds the held-out per-digit means moved less than
+# the pilot's 4, and every error's interval straddles the band or lies inside it on one side.
+PER_TOKEN_SLOW_XFAIL = (
+    "declared refuted (outside the paper's regime) from the pilot; decided on seeds 40-55: per-digit accuracy "
+    "predicted from widths 8-24 minus measured, width 28 +0.041 [-0.056, 0.146], 32 -0.099 [-0.178, -0.014], "
+    "40 +0.040 [-0.078, 0.149], 48 -0.050 [-0.138, 0.039], 64 -0.022 [-0.115, 0.070]: none inside +-0.07, none "
+    "wholly outside (width 32 straddles -0.07): inconclusive. The pilot's 4-seed errors (-0.19 at width 32, -0.14 "
+    "at 48) were larger than 16 seeds measure, and its projected intervals (~+-0.07) narrower than the measured "
+    "(~+-0.09-0.11)")
 PREDICT_DESIGN = (f"the shortfall 1 - m fitted as c N^-alpha on widths {FIT_WIDTHS}, scored at widths {HELD_OUT_WIDTHS} "
                   f"(predicted - measured seed mean); bootstrap over seeds within each size")
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=PER_TOKEN_SLOW_XFAIL)
 @pytest.mark.claim("emergence-per-token-predictable-slow",
                    quantity="predicted - measured per-digit accuracy at the held-out widths (the worst)",
                    claim="a per-token metric's small-model trend predicts the larger models",
