@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fake_train import diverging_train, fake_train, raising_train
-from scaling_claims.cache import ENV_VAR, RunCache, default_cache_dir, resolve_cache_dir
-from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunResult, RunSpec
+from scaling_claims.runs.cache import ENV_VAR, RunCache, default_cache_dir, resolve_cache_dir
+from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, RunResult, RunSpec
 
 
 def spec(d_model: int = 16, seed: int = 0) -> RunSpec:

@@ -1,8 +1,8 @@
 """The assertion kinds every claim test uses: each decides a verdict from where a whole interval
 lies, never from a point (docs/sources.md, 'Verdict rules'; an equivalence test, as in TOST).
 
-Every kind takes :class:`~scaling_claims.estimates.Estimate` s (or a
-:class:`~scaling_claims.estimates.Curve` with its resamples) and returns a :class:`Check` whose
+Every kind takes :class:`~scaling_claims.verdicts.estimates.Estimate` s (or a
+:class:`~scaling_claims.verdicts.estimates.Curve` with its resamples) and returns a :class:`Check` whose
 ``verdict`` is one of
 
 - ``"confirmed"``: the whole interval satisfies the claim (inside the band, above the threshold,
@@ -48,8 +48,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from scaling_claims.claims.estimates import Curve, Estimate, as_estimate, difference
-from scaling_claims.claims.records import CONFIRMED, INCONCLUSIVE, REFUTED
+from scaling_claims.verdicts.estimates import Curve, Estimate, as_estimate, difference
+from scaling_claims.verdicts.records import CONFIRMED, INCONCLUSIVE, REFUTED
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,7 @@ def relative_error(name: str, estimate: Estimate, expected: Any, rtol: Any) -> C
 
 def ordered(name: str, difference_b_minus_a: Estimate, labels: tuple[str, str] = ("a", "b")) -> Check:
     """``a < b``, decided by the interval of ``b - a`` (paired over seeds, or from
-    :func:`~scaling_claims.estimates.difference` for independent estimates)."""
+    :func:`~scaling_claims.verdicts.estimates.difference` for independent estimates)."""
     a, b = labels
     return _positive(name, as_estimate(difference_b_minus_a), f"{a} < {b}", f"{a} < {b}", f"{b} - {a}")
 

@@ -35,8 +35,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from scaling_claims import ladders
-from scaling_claims.claims.estimates import Estimate, paired_difference
+from scaling_claims.studies import ladders
+from scaling_claims.verdicts.estimates import Estimate, paired_difference
 from scaling_claims.engine.specs import Budget, DataSpec, RunSpec
 
 DOMAIN = "code"

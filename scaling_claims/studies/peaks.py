@@ -2,7 +2,7 @@
 where its peak, the classical sweet spot before it and the second descent after it lie.
 
 Claims call these on a median curve and on each bootstrap resample of it
-(``scaling_claims.estimates.Curve.statistic``), so the peak's location and height get intervals.
+(``scaling_claims.verdicts.estimates.Curve.statistic``), so the peak's location and height get intervals.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from scaling_claims.cli._common import HelpFormatter, add_json_option, document, dump, g, interval, positive, warn
+from scaling_claims.tool.cli._common import HelpFormatter, add_json_option, document, dump, g, interval, positive, warn
 
 METHODS = ("huber", "varpro", "asymmetric")
 
@@ -29,7 +29,7 @@ def _resamples(text: str) -> int:
 
 def _write(out: Path, res: Any, args: argparse.Namespace) -> dict[str, Any]:
     """fit.json, plot.png and rollout.csv under ``out``; the fit's JSON document."""
-    from scaling_claims.userruns import plot_runs
+    from scaling_claims.tool.runs_plot import plot_runs
 
     doc = document("fit", res.to_dict() | {"input": {"path": str(args.csv), "runs": len(res.runs),
                                                      "columns": res.columns}}, args.warnings)
@@ -42,7 +42,7 @@ def _write(out: Path, res: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_fit(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
-    from scaling_claims.userruns import fit_main, read_runs, run_diagnostics
+    from scaling_claims.tool.userruns import fit_main, read_runs, run_diagnostics
 
     runs, columns = read_runs(args.csv, args.n_col, args.d_col, args.c_col, args.loss_col, args.flops_per_token,
                               sep=args.sep)

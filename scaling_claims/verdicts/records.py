@@ -6,7 +6,7 @@ written justification, verdict, parameter-count convention, device, dtype, torch
 seeds, budget, wall time, plus free notes, the individual checks and the artifact paths.
 
 Verdicts (``VERDICTS``), decided by where the whole interval of each check lies
-(``scaling_claims.checks``):
+(``scaling_claims.verdicts.checks``):
 
 - ``"confirmed"``: every check's interval satisfies the claim;
 - ``"refuted"``: some check's interval violates it entirely;
@@ -28,7 +28,7 @@ its own data (an exponent on WebText2 BPE tokens), reported with both numbers an
 form, a held-out prediction, an ordering, a sign) or ``"constant"`` (a number of the paper's: a
 comparison, or a verdict where the number is treated as universal, such as "about 20 tokens
 per parameter", in the paper's own counting convention); ``headline`` names the headline claim
-it belongs to (``scaling_claims.claims.headlines``). Both are "" for other claims. The verdict is set by ``scaling_claims.claims_plugin``, never by the test.
+it belongs to (``scaling_claims.verdicts.headlines``). Both are "" for other claims. The verdict is set by ``scaling_claims.plugin.claims_plugin``, never by the test.
 Records round-trip through JSON (``to_json`` / ``from_json``, ``save`` / ``load``); non-finite
 floats are written as ``null``.
 """

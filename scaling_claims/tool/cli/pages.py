@@ -1,5 +1,5 @@
 """``scaling-claims pages``: write the results page (docs/results.md) and the README's results
-summary from the records of a claims run (``scaling_claims.claims.pages``)."""
+summary from the records of a claims run (``scaling_claims.verdicts.pages``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from scaling_claims.cli._common import HelpFormatter
+from scaling_claims.tool.cli._common import HelpFormatter
 
 
 def cmd_pages(args: argparse.Namespace) -> tuple[int, None]:
-    from scaling_claims.claims.pages import Source, load_records, load_session, write_pages
+    from scaling_claims.verdicts.pages import Source, load_records, load_session, write_pages
 
     quick = Source("quick", load_records(args.quick), Path(args.quick), load_session(args.quick))
     slow = Source("slow", load_records(args.slow), Path(args.slow), load_session(args.slow)) if args.slow else None

@@ -4,19 +4,19 @@ Layout under the artifacts directory (default ``<rootdir>/artifacts``)::
 
     <claim-id>/points.csv     the data behind the claim (write_points)
     <claim-id>/fit.json       the fit(s) (write_fit: a FitResult, or a dict of them / plain values)
-    <claim-id>/plot.png       the plot (scaling_claims.plots)
+    <claim-id>/plot.png       the plot (scaling_claims.verdicts.plots)
     records/<claim-id>.json   one ClaimRecord per claim, written by the worker that ran it
     claims.json               every record of the session (write_claims_json, controller only)
     report.md                 the tables (paper claims, then sanity checks): claim, paper value,
                               measured [CI], tolerance, verdict, plot; then reasons and notes
     report.html               the same as one self-contained page (plots embedded, filters;
-                              scaling_claims.claims.html_report)
+                              scaling_claims.verdicts.html_report)
 
 ``summary_table(records)`` is the plain-text table printed at the end of a pytest session.
 Paper claims, comparisons (our number beside a constant the paper ties to its own data; no
 verdict) and sanity checks (identities and checks of our own code) are counted apart: neither
 a comparison nor a sanity check is counted as evidence for a paper. The headline claims come
-first, each with its law rows and its constant rows apart (``scaling_claims.claims.headlines``). Verdicts are counted as measured; those
+first, each with its law rows and its constant rows apart (``scaling_claims.verdicts.headlines``). Verdicts are counted as measured; those
 of claims outside the paper's regime are counted again apart ("3 refuted (2 of them outside the
 paper's regime)"), and so are declarations made after their data. Beside a verdict the tables
 write "outside the paper's regime" (with its reason in report.md) and "declared after its data".
@@ -32,8 +32,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from scaling_claims.claims.headlines import HEADLINES
-from scaling_claims.claims.records import NO_VERDICT, ClaimRecord, _clean, safe_id
+from scaling_claims.verdicts.headlines import HEADLINES
+from scaling_claims.verdicts.records import NO_VERDICT, ClaimRecord, _clean, safe_id
 
 
 def claim_dir(artifacts_dir: str | Path, claim_id: str) -> Path:
@@ -413,20 +413,6 @@ def summary_table(records: Sequence[ClaimRecord], width: int = 34) -> str:
                 out.append("  ".join("-" * w for w in widths))
         out.append(_counts_line(records, kind))
     return "\n".join(out)
-
-
-def write_session_report(artifacts_dir: str | Path, records: Sequence[ClaimRecord],
-                         session: Mapping[str, Any] | None = None) -> tuple[Path, Path]:
-    """Write ``claims.json``, ``report.md`` and ``report.html`` (the same report as one
-    self-contained page, ``scaling_claims.claims.html_report``) under ``artifacts_dir``; return
-    the paths of the first two (the third is ``artifacts_dir / "report.html"``)."""
-    from scaling_claims.claims.html_report import render_report_html  # it imports this module's helpers
-
-    artifacts_dir = Path(artifacts_dir)
-    paths = (write_claims_json(artifacts_dir / "claims.json", records, session),
-             _write_text(artifacts_dir / "report.md", render_report_md(records, artifacts_dir)))
-    _write_text(artifacts_dir / "report.html", render_report_html(records, artifacts_dir))
-    return paths
 
 
 def _write_text(path: Path, text: str) -> Path:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from scaling_claims.cli._common import (HelpFormatter, add_json_option, count, fraction, g, hours, positive, ratios,
-                                        warn)
+from scaling_claims.tool.cli._common import (HelpFormatter, add_json_option, count, fraction, g, hours, positive, ratios,
+                                             warn)
 
 DEFAULT_DTYPE = "bf16"
 DEFAULT_BENCHMARK_DIR = ".benchmarks"
@@ -26,7 +26,7 @@ WIDTHS = range(8, 1025, 4)  # the decoder widths a designed ladder may use (ladd
 
 
 def _plan():  # the planning library (NumPy): imported when a command runs, so --help stays fast
-    from scaling_claims import plan
+    from scaling_claims.tool import plan
 
     return plan
 
@@ -227,7 +227,7 @@ def cmd_time(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
 def decoder_family(n_layer: int) -> tuple[dict[float, int], str]:
     """{non-embedding N: width} of this project's byte-level decoder at depth ``n_layer`` over
     ``WIDTHS``, and the family's description."""
-    from scaling_claims import ladders
+    from scaling_claims.studies import ladders
 
     sizes = {float(ladders.non_embedding(ladders.gpt(w, n_layer))): w for w in WIDTHS}
     return sizes, (f"this project's byte-level decoder at depth {n_layer} (non-embedding N; widths "
@@ -238,7 +238,7 @@ def _engine_flops(width: int, n_layer: int, tokens: float) -> float:
     """The engine's training FLOPs (what `run` records as C) of the RunSpec for ``tokens``: its
     FLOPs per token (6 N_matmul, the unembedding included, + attention) times the tokens rounded
     up to whole steps."""
-    from scaling_claims import ladders
+    from scaling_claims.studies import ladders
     from scaling_claims.engine.flops import flops_per_token
 
     model = ladders.gpt(width, n_layer)
@@ -298,11 +298,11 @@ def cmd_design(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
 
 
 def ladder_specs(ladder: Any, n_layer: int = 2, seeds: Sequence[int] = (0,), device: str = "cpu") -> list:
-    """The ladder as RunSpecs of this project's decoder family (``scaling_claims.ladders``): the
+    """The ladder as RunSpecs of this project's decoder family (``scaling_claims.studies.ladders``): the
     width whose non-embedding N is each rung's N (exactly, for a ladder designed on
     :func:`decoder_family`; otherwise the nearest), trained for the rung's D tokens. Distinct
     sizes of the ladder must stay distinct widths: ``ValueError`` otherwise."""
-    from scaling_claims import ladders
+    from scaling_claims.studies import ladders
     from scaling_claims.engine.specs import Budget
 
     widths = {n: ladders.width_for_params(n, n_layer, list(WIDTHS)) for n in ladder.sizes}

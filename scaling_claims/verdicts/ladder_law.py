@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scaling_claims.claims import checks
-from scaling_claims.claims.checks import Check
-from scaling_claims.claims.estimates import Estimate, paired_difference
+from scaling_claims.verdicts import checks
+from scaling_claims.verdicts.checks import Check
+from scaling_claims.verdicts.estimates import Estimate, paired_difference
 from scaling_claims.fit import fit_power_law
 
 

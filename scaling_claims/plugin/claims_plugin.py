@@ -3,8 +3,8 @@
 Registered by the repository's root ``conftest.py``. A claim is declared with a marker, read at
 collection, so its record exists before any run; the test measures, fits and checks::
 
-    from scaling_claims.claims import checks, expect, plots
-    from scaling_claims.claims.estimates import Estimate
+    from scaling_claims.verdicts import checks, expect, plots
+    from scaling_claims.verdicts.estimates import Estimate
 
     @pytest.mark.quick
     @pytest.mark.claim("hutter-b[a={a}]", paper="Hutter 2021", quantity="b",
@@ -26,16 +26,16 @@ data: the test records our measured number (``claim.measured``) beside the decla
 ``paper_value`` and records no check; it has no verdict (``NO_VERDICT``), its ``justification``
 says why, and it passes when it measured a finite number (a comparison that measured nothing
 fails). A headline claim's rows also declare ``headline=`` (a key of
-``scaling_claims.claims.headlines``) and ``role="law"`` or ``role="constant"``. Fields are ``ClaimRecord`` fields (paper, claim, quantity, paper_value,
+``scaling_claims.verdicts.headlines``) and ``role="law"`` or ``role="constant"``. Fields are ``ClaimRecord`` fields (paper, claim, quantity, paper_value,
 tolerance, justification, param_convention, seeds, budget) plus ``expect`` (a
-``scaling_claims.expect`` expectation; default confirmed, declared before data). The id is
+``scaling_claims.verdicts.expect`` expectation; default confirmed, declared before data). The id is
 formatted with the test's parameters (``"hutter-b[a={a}]"``); a field given as a callable is
 called with the parameters it names. Marks on a ``pytest.param`` override the function's (e.g.
 a level's expectation). ``seeds``, when declared, must be exactly the seeds of the runs passed
 to ``claim.runs``.
 
 The verdict (set here, never by the test), from where each check's whole interval lies
-(``scaling_claims.checks``): refuted if any check is, confirmed if all are, else inconclusive.
+(``scaling_claims.verdicts.checks``): refuted if any check is, confirmed if all are, else inconclusive.
 No expectation changes it: an out-of-regime claim's verdict is reported as measured, with the
 regime's reason recorded beside it (``ClaimRecord.regime``). The test **passes** when that
 verdict is the one declared, and **fails** when it changed, either way (the failure says from
@@ -64,19 +64,20 @@ from typing import Any, Callable
 import pytest
 import threadpoolctl
 
-from scaling_claims.claims import checks as _checks
-from scaling_claims.claims import report as _report
-from scaling_claims.claims.checks import Check
-from scaling_claims.claims.estimates import Estimate
-from scaling_claims.claims.expect import Expectation, comparison, confirmed
-from scaling_claims.claims.headlines import headline as _headline
-from scaling_claims.claims.records import INCONCLUSIVE, NO_VERDICT, ClaimRecord, safe_id
+from scaling_claims.verdicts import checks as _checks
+from scaling_claims.verdicts import report as _report
+from scaling_claims.verdicts.checks import Check
+from scaling_claims.verdicts.estimates import Estimate
+from scaling_claims.verdicts.expect import Expectation, comparison, confirmed
+from scaling_claims.verdicts.headlines import headline as _headline
+from scaling_claims.verdicts.html_report import write_session_report
+from scaling_claims.verdicts.records import INCONCLUSIVE, NO_VERDICT, ClaimRecord, safe_id
 
 _RECORD_PROPERTY = "scaling_claims_record"
 _DECLARED_OUTPUT = "scaling_claims_declared"
 _recorder_key = pytest.StashKey["ClaimRecorder"]()
 _declared_key = pytest.StashKey["_Declaration"]()
-MARKERS = {"claim": "claim(id, **fields): declares a paper's claim (see scaling_claims.claims_plugin)",
+MARKERS = {"claim": "claim(id, **fields): declares a paper's claim (see scaling_claims.plugin.claims_plugin)",
            "sanity": "sanity(id, **fields): declares a sanity check of our own code or an identity",
            "comparison": "comparison(id, **fields): declares our number beside a constant the paper ties to its "
                          "data (no verdict)"}
@@ -163,7 +164,7 @@ def _declare(item: pytest.Item) -> _Declaration | None:
         resolved = {k: (_call_with_params(v, params, k) if callable(v) else v) for k, v in fields.items()}
         expectation = resolved.pop("expect", None) or confirmed()
         if not isinstance(expectation, Expectation):
-            raise ValueError(f"expect= must be a scaling_claims.expect expectation, got {expectation!r}")
+            raise ValueError(f"expect= must be a scaling_claims.verdicts.expect expectation, got {expectation!r}")
         if kind == "claim":
             missing = [k for k in ("paper", "quantity", "tolerance", "justification") if not resolved.get(k)]
             if missing:
@@ -301,7 +302,7 @@ class ClaimRecorder:
         return path
 
     def plot(self, plot_fn: Callable[..., Path], *args: Any, **kwargs: Any) -> Path:
-        """Call ``plot_fn(self.plot_path, *args, **kwargs)`` (a ``scaling_claims.plots``
+        """Call ``plot_fn(self.plot_path, *args, **kwargs)`` (a ``scaling_claims.verdicts.plots``
         function) and link the PNG from the record."""
         path = Path(plot_fn(self.plot_path, *args, **kwargs))
         self.rec.artifacts["plot"] = str(path.relative_to(self._root))
@@ -311,7 +312,7 @@ class ClaimRecorder:
     def check(self, check: Check) -> Check:
         """Record a check (it never raises: the plugin decides the verdict after the test)."""
         if not isinstance(check, Check):
-            raise ValueError(f"claim.check takes a scaling_claims.checks.Check, got {type(check).__name__}")
+            raise ValueError(f"claim.check takes a scaling_claims.verdicts.checks.Check, got {type(check).__name__}")
         if self.rec.kind == "comparison":
             raise ValueError(f"{self.rec.claim_id!r} is a comparison (no verdict): it records our number beside "
                              "the paper's and takes no check; a check belongs in a law row")
@@ -520,8 +521,7 @@ class _ClaimSession:
             return
         records = self.records()
         if records:
-            _report.write_session_report(artifacts_dir(self.config), records,
-                                         _report.session_stamp(self.config.rootpath))
+            write_session_report(artifacts_dir(self.config), records, _report.session_stamp(self.config.rootpath))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if _is_worker(self.config) or not self._ran():

@@ -15,12 +15,12 @@ Options (``pytest --help``, group "scaling-claims"):
                                  their step/token counts or number of points by it
 ``--executor auto|inprocess|pool|ray``  how missing runs are trained (auto: a process pool on
                                  a multi-core CPU, in-process under xdist workers and on GPUs;
-                                 ray: Ray tasks, see ``scaling_claims.ray_executor``)
+                                 ray: Ray tasks, see ``scaling_claims.runs.ray_executor``)
 ``--ray-address ADDRESS``        the Ray cluster for ``--executor ray`` (else $RAY_ADDRESS,
                                  else a local Ray instance)
 ``--workers N``                  pool size (default: usable cores)
 ``--no-batching``                train tiny same-shape runs one at a time instead of as batched
-                                 ensembles (the records are the same; ``scaling_claims.batches``)
+                                 ensembles (the records are the same; ``scaling_claims.runs.batches``)
 ``--cache-dir PATH``             run cache (else $SCALING_CLAIMS_CACHE, else
                                  ~/.cache/scaling-claims)
 ``--refresh``                    retrain every spec whose record predates this session
@@ -34,15 +34,15 @@ Options (``pytest --help``, group "scaling-claims"):
 ``--progress-every SECONDS``     live sweep progress lines (runs done / total, from the cache,
                                  ETA) from the process that owns the terminal, also under
                                  ``-n 2`` (default 5 s on a terminal, 30 s otherwise; 0 turns
-                                 them off); see ``scaling_claims.live``
+                                 them off); see ``scaling_claims.runs.live``
 
 Fixtures (all session-scoped, so module- and session-scoped fixtures may use them too):
 
 ``device``        the resolved device name, "cpu" | "cuda" | "mps"
 ``budget_scale``  the ``--budget`` float
-``run_cache``     the session's ``scaling_claims.cache.RunCache``
+``run_cache``     the session's ``scaling_claims.runs.cache.RunCache``
 ``sweep``         a ``Sweeper``: ``sweep(specs, desc=...) -> DataFrame`` (see
-                  ``scaling_claims.sweep.results_frame`` for the columns);
+                  ``scaling_claims.runs.sweep.results_frame`` for the columns);
                   ``sweep.results(specs, desc=...) -> list[RunResult]`` (same runs, as
                   objects, in the order given: loss curves live there);
                   ``sweep.scaled(n, minimum=1)`` -> ``max(minimum, round(n * budget_scale))``
@@ -51,14 +51,14 @@ With ``--trainer``, artifacts go to ``<rootdir>/artifacts/trainers/<module.funct
 ``--artifacts-dir`` is given, so the engine's records (the reference) are kept; the session adds
 ``trainer.json``, ``conformance.md`` / ``conformance.json`` (each claim's verdict beside the
 reference engine's at the same sizes, differences marked) and names the trainer in ``report.md``
-(``scaling_claims.claims.conformance``).
+(``scaling_claims.verdicts.conformance``).
 
 Selection: with no ``-m`` given, tests marked ``slow`` or ``bench`` are deselected, so plain
 ``pytest tests`` and ``pytest claims`` stay quick; select them with ``-m slow`` / ``-m bench``.
 
 Under pytest-xdist (``-n 2``): each worker uses one torch thread and trains in-process; workers
 share the cache, never train a spec twice (per-key file locks), and split a shared sweep (see
-``scaling_claims.sweep``). ``--refresh`` uses the controller's session start on every worker,
+``scaling_claims.runs.sweep``). ``--refresh`` uses the controller's session start on every worker,
 so a run one worker made during this session is not retrained by another.
 """
 
@@ -228,7 +228,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def resolve_device(requested: str) -> str:
-    """'auto' -> mps, then cuda, then cpu (``scaling_claims.device.resolve_device``); a device
+    """'auto' -> mps, then cuda, then cpu (``scaling_claims.engine.device.resolve_device``); a device
     this machine lacks is a usage error, not a silent fallback."""
     from scaling_claims.engine.device import resolve_device as engine_resolve
 
@@ -347,7 +347,7 @@ def sweep(pytestconfig: pytest.Config, run_cache: RunCache, sweep_executor, budg
 # ----------------------------------------------------------------------------- the conformance report
 
 def _artifacts(config: pytest.Config):
-    from scaling_claims.claims.claims_plugin import artifacts_dir
+    from scaling_claims.plugin.claims_plugin import artifacts_dir
 
     return artifacts_dir(config)
 
@@ -360,7 +360,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if _is_xdist_worker(config) or config.option.collectonly:
         return
-    from scaling_claims.claims import conformance
+    from scaling_claims.verdicts import conformance
 
     art = _artifacts(config)
     if not conformance.wrote_claims(art, config._sc_session_start):  # type: ignore[attr-defined]

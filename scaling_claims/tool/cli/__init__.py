@@ -1,5 +1,5 @@
-"""The ``scaling-claims`` command: a thin layer over the library (``scaling_claims.userruns``,
-``scaling_claims.plan``, ``scaling_claims.claims.report``).
+"""The ``scaling-claims`` command: a thin layer over the library (``scaling_claims.tool.userruns``,
+``scaling_claims.tool.plan``, ``scaling_claims.verdicts.report``).
 
     scaling-claims fit RUNS.csv [--out DIR] [--json -]  fit your own runs (Chinchilla law + checks)
     scaling-claims plan --preset epoch2024 --budget 1e21 --device h100-sxm --mfu 0.4
@@ -32,8 +32,8 @@ import warnings
 from typing import Sequence
 
 from scaling_claims import __version__
-from scaling_claims.cli import fit, pages, plan, run
-from scaling_claims.cli._common import EXIT_FAILURE, EXIT_USAGE, HelpFormatter, document, write_json
+from scaling_claims.tool.cli import fit, pages, plan, run
+from scaling_claims.tool.cli._common import EXIT_FAILURE, EXIT_USAGE, HelpFormatter, document, write_json
 
 __all__ = ["main", "build_parser", "EXIT_USAGE", "EXIT_FAILURE"]
 

@@ -1,9 +1,10 @@
 """``report.html``: the session's claims as one self-contained page, to browse and filter.
 
 ``render_report_html(records, artifacts_dir)`` is a pure function of the records (and of the
-plot files they name under ``artifacts_dir``); ``write_session_report`` writes its result as
+plot files they name under ``artifacts_dir``); ``write_session_report`` (here: the report.md and claims.json writers are
+``scaling_claims.verdicts.report``'s) writes its result as
 ``artifacts/report.html`` beside ``report.md`` and ``claims.json``. The page holds what
-report.md holds, from the same helpers (``scaling_claims.claims.report``): the counts lines, the
+report.md holds, from the same helpers (``scaling_claims.verdicts.report``): the counts lines, the
 headline claims with their law rows and constant rows apart, then one card per record (paper
 claims, comparisons, sanity checks, each in its own section) with the numbers beside the plot
 and the details (checks, notes, expectation, seeds, device, wall time) folded under them.
@@ -30,13 +31,14 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
 
-from scaling_claims.claims.headlines import HEADLINES
-from scaling_claims.claims.records import NO_VERDICT, VERDICTS, ClaimRecord, safe_id
-from scaling_claims.claims.report import (AFTER_DATA, OUTSIDE_REGIME, _counts_line, fmt_annotations, fmt_measured,
-                                          fmt_outcome, fmt_ratio, fmt_value, fmt_verdict, headline_rows)
+from scaling_claims.verdicts.headlines import HEADLINES
+from scaling_claims.verdicts.records import NO_VERDICT, VERDICTS, ClaimRecord, safe_id
+from scaling_claims.verdicts.report import (AFTER_DATA, OUTSIDE_REGIME, _counts_line, _write_text, fmt_annotations,
+                                            fmt_measured, fmt_outcome, fmt_ratio, fmt_value, fmt_verdict, headline_rows,
+                                            render_report_md, write_claims_json)
 
 MAX_PLOT_BYTES = 8 * 2 ** 20  # a plot larger than this is named, not embedded
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -399,3 +401,15 @@ def render_report_html(records: Sequence[ClaimRecord], artifacts_dir: str | Path
         out.append("</section>")
     out.append(f"<script>{JS}</script></body></html>")
     return "\n".join(out) + "\n"
+
+
+def write_session_report(artifacts_dir: str | Path, records: Sequence[ClaimRecord],
+                         session: Mapping[str, Any] | None = None) -> tuple[Path, Path]:
+    """Write ``claims.json``, ``report.md`` and ``report.html`` (the same report as one
+    self-contained page, this module) under ``artifacts_dir``; return
+    the paths of the first two (the third is ``artifacts_dir / "report.html"``)."""
+    artifacts_dir = Path(artifacts_dir)
+    paths = (write_claims_json(artifacts_dir / "claims.json", records, session),
+             _write_text(artifacts_dir / "report.md", render_report_md(records, artifacts_dir)))
+    _write_text(artifacts_dir / "report.html", render_report_html(records, artifacts_dir))
+    return paths

@@ -1,7 +1,7 @@
 """The conformance report of a ``--trainer`` session: each claim's verdict under the trainer beside
 the reference engine's verdict at the same sizes, differences marked (docs/trainers.md).
 
-Written by the pytest plugin (``scaling_claims.claims.pytest_plugin``) after the claims report,
+Written by the pytest plugin (``scaling_claims.plugin.pytest_plugin``) after the claims report,
 into the session's artifacts folder:
 
     trainer.json        which trainer trained this session's runs (name, identity, --budget)

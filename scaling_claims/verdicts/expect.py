@@ -4,7 +4,7 @@ before the runs that decide them; a declaration made after its data says so).
 A claim test passes when the verdict it measures equals the one declared here, and fails when
 the verdict changes, either way: so CI notices any change in the evidence, and the report
 always shows the measured verdict. The measured verdict is the interval rule's alone
-(``scaling_claims.checks``): no expectation changes it.
+(``scaling_claims.verdicts.checks``): no expectation changes it.
 
 - :func:`confirmed` (the default): the paper's claim should hold here.
 - :func:`refuted`: a cited source predicts that the claim fails here; quote it. The evidence must
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scaling_claims.claims.records import CONFIRMED, INCONCLUSIVE, NO_VERDICT, REFUTED, VERDICTS
+from scaling_claims.verdicts.records import CONFIRMED, INCONCLUSIVE, NO_VERDICT, REFUTED, VERDICTS
 
 KINDS = ("confirmed", "refuted", "inconclusive", "out_of_regime", "comparison")
 BEFORE_DATA, AFTER_DATA = "before data", "after data"

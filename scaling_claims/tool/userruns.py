@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from scaling_claims.plan import Law
+from scaling_claims.tool.plan import Law
 
 COLUMN_GUESSES = {
     "N": ("N", "params", "n_params", "num_params", "parameters", "model_size", "model size"),
@@ -346,12 +346,3 @@ def fit_runs(runs: pd.DataFrame, method: str = "huber", tie_exponents: bool = Fa
     res = fit_main(runs, method=method, tie_exponents=tie_exponents, asymmetry=asymmetry,
                    flops_per_token=flops_per_token, name=name, columns=columns, convention=convention)
     return run_diagnostics(res, n_boot=n_boot, seed=seed)
-
-
-def plot_runs(path: str | Path, result: RunsFit) -> Path:
-    """Loss against N, coloured by tokens D (or by compute C for IsoFLOP groups) with a colour
-    bar, the law at a few representative token counts or budgets, the held-out and rollout
-    checks marked, and a residual panel: :func:`scaling_claims.claims.plots.runs_plot`."""
-    from scaling_claims.claims import plots
-
-    return plots.runs_plot(path, result)

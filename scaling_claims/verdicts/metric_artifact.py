@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scaling_claims.claims.estimates import Estimate, bootstrap
+from scaling_claims.verdicts.estimates import Estimate, bootstrap
 from scaling_claims.fit import fit_logistic, fit_power_law
 from scaling_claims.fit._result import FitResult
 

@@ -16,7 +16,7 @@ run cache dedupes by spec key), so every spec they train is built here, by one s
   periodic evaluation would cost ~10% of a short run).
 
 Sizes are in non-embedding parameters (Kaplan's N) unless a name says otherwise; compute is
-the engine's ``flops_per_token * tokens`` (6 N_matmul + attention, see ``scaling_claims.flops``).
+the engine's ``flops_per_token * tokens`` (6 N_matmul + attention, see ``scaling_claims.engine.flops``).
 
 ``budget_scale`` (pytest ``--budget``) multiplies token and FLOP budgets; the quick sets are
 sized for a 2-core CPU (see docs/claims-kaplan-chinchilla.md for the measured costs).

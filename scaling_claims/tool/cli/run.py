@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scaling_claims.cli._common import HelpFormatter, count
+from scaling_claims.tool.cli._common import HelpFormatter, count
 from scaling_claims.runs import EXECUTOR_NAMES
 
 
@@ -55,8 +55,9 @@ def cmd_run(args: argparse.Namespace) -> tuple[int, None]:
 
 
 def cmd_report(args: argparse.Namespace) -> tuple[int, None]:
-    from scaling_claims.claims import report
-    from scaling_claims.claims.records import ClaimRecord
+    from scaling_claims.verdicts import report
+    from scaling_claims.verdicts.html_report import write_session_report
+    from scaling_claims.verdicts.records import ClaimRecord
 
     art = Path(args.artifacts_dir)
     source = art / "claims.json"
@@ -73,7 +74,7 @@ def cmd_report(args: argparse.Namespace) -> tuple[int, None]:
         source = art / "records"
     if not records:
         raise ValueError(f"no claim records under {art}: run `pytest claims -m quick` first")
-    report.write_session_report(art, records, session)
+    write_session_report(art, records, session)
     print(report.summary_table(records))
     print(f"rebuilt {art / 'report.md'} and {art / 'report.html'} from {source}")
     return 0, None

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from scaling_claims.claims.estimates import Estimate, bootstrap
+from scaling_claims.verdicts.estimates import Estimate, bootstrap
 from scaling_claims.fit.forecast import early_stop_decision, forecast_final_loss
 
 
