@@ -18,7 +18,7 @@ import scaling_claims
 PKG = Path(scaling_claims.__file__).resolve().parent
 
 # the stages in data-flow order: a stage may import itself and the stages before it
-STAGES = ("fit", "engine", "runs", "verdicts", "studies", "plugin", "tool")
+STAGES = ("common", "fit", "engine", "runs", "verdicts", "studies", "plugin", "tool")
 # what may sit at the package top beside the stage folders
 TOP_FILES = {"__init__.py"}
 
@@ -180,6 +180,10 @@ def test_no_import_cycle_between_files():
     assert import_cycles() == KNOWN_CYCLES
 
 
+def test_common_imports_no_other_stage():
+    assert violations("common", lambda m: m.startswith("scaling_claims.common")) == []
+
+
 def test_runs_use_the_engine_only_through_its_public_namespace():
     assert violations("runs", runs_may_import) == []
 
@@ -259,7 +263,7 @@ def test_the_top_check_catches_a_loose_module(tmp_path):
 # ----------------------------------------------------------------------------- imports stay light
 
 def test_importing_the_fitters_imports_no_torch():
-    code = ("import sys, scaling_claims.fit, scaling_claims.studies.metrics; "
+    code = ("import sys, scaling_claims.fit, scaling_claims.studies.metrics, scaling_claims.common.jsonio; "
             "assert 'torch' not in sys.modules, 'torch'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

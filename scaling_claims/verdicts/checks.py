@@ -48,6 +48,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from scaling_claims.common.jsonio import jsonable
 from scaling_claims.verdicts.estimates import Curve, Estimate, as_estimate, difference
 from scaling_claims.verdicts.records import CONFIRMED, INCONCLUSIVE, REFUTED
 
@@ -69,17 +70,7 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         def clean(v: Any) -> Any:
-            if isinstance(v, Estimate):
-                return v.to_dict()
-            if isinstance(v, np.ndarray):
-                v = v.tolist()
-            if isinstance(v, (np.floating, np.integer, np.bool_)):
-                v = v.item()
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, (list, tuple)):
-                return [clean(x) for x in v]
-            return v
+            return jsonable(v, other=lambda x: x.to_dict() if isinstance(x, Estimate) else x)
 
         return {"name": self.name, "verdict": self.verdict, "passed": self.passed,
                 "measured": clean(self.measured), "expected": clean(self.expected), "message": self.message}

@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from scaling_claims.common.jsonio import atomic_write_text, jsonable
 
 CONFIRMED = "confirmed"
 REFUTED = "refuted"
@@ -62,18 +63,9 @@ def safe_id(claim_id: str) -> str:
 
 
 def _clean(value: Any) -> Any:
-    """JSON-ready: numpy scalars/arrays to Python, non-finite floats to None, tuples to lists."""
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        value = value.tolist()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    return str(value)
+    """JSON-ready: numpy scalars/arrays to Python, non-finite floats to None, tuples to lists,
+    anything else JSON cannot hold as its text (``scaling_claims.common.jsonio``)."""
+    return jsonable(value, other=str)
 
 
 @dataclass
@@ -180,12 +172,7 @@ class ClaimRecord:
 
     def save(self, path: str | Path) -> Path:
         """Write the record as JSON (atomically: a temp file renamed into place)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.to_json())
-        tmp.replace(path)
-        return path
+        return atomic_write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | Path) -> "ClaimRecord":

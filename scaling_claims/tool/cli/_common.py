@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from scaling_claims import __version__
+from scaling_claims.common.jsonio import jsonable, refuse
 
 EXIT_USAGE = 2  # the user's input is wrong: one line says what
 EXIT_FAILURE = 1  # something else failed (a run, or a bug: one line, --debug for the traceback)
@@ -117,20 +118,15 @@ def warn(args: argparse.Namespace, message: str) -> None:
 
 # ----------------------------------------------------------------------------- JSON
 def clean(v: Any) -> Any:
-    """``v`` made JSON-safe: NumPy values as Python ones, non-finite floats as None."""
-    if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
-        v = v.tolist()
-    if isinstance(v, dict):
-        return {str(k): clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [clean(x) for x in v]
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, (str, int, bool)) or v is None:
-        return v
+    """``v`` made JSON-safe: NumPy values as Python ones, non-finite floats as None, a path as
+    its text; anything else JSON cannot hold is a TypeError (``scaling_claims.common.jsonio``)."""
+    return jsonable(v, other=_path_text)
+
+
+def _path_text(v: Any) -> str:
     if isinstance(v, Path):
         return str(v)
-    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+    return refuse(v)
 
 
 def document(command: str, payload: dict[str, Any], warnings: Sequence[str] = ()) -> dict[str, Any]:
