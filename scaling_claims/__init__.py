@@ -22,7 +22,8 @@ two files import each other, directly or round a loop (tests/test_layout.py):
    run plans), ``data_value``, ``learning_curves``, ``critical`` (the critical-size
    bisection), ``quanta``, ``peaks``, ``grokking``, ``theory``, ``metrics`` (pass@k).
 7. ``scaling_claims.plugin``    the pytest plugins: ``pytest_plugin`` (options, the run cache,
-   the ``sweep`` fixture) and ``claims_plugin`` (claim records, artifacts, the report).
+   the ``sweep`` fixture), ``claims_plugin`` (claim records, artifacts, the report), and
+   ``options`` (the run options the plugin and the command line share).
 8. ``scaling_claims.tool``      the ``scaling-claims`` command (``cli``), the planner (``plan``),
    fitting your own runs (``userruns``, ``runs_plot``) and the helpers for bringing your own
    trainer (``trainers``, ``--trainer MODULE:FUNCTION``: docs/trainers.md).

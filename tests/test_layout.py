@@ -268,8 +268,9 @@ def test_importing_the_fitters_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_the_command_line_imports_no_torch():
-    """``scaling-claims --help`` answers at once: the command imports neither torch nor NumPy."""
-    code = ("import sys, scaling_claims.tool.cli; "
+def test_the_command_line_and_the_plugin_options_import_no_torch():
+    """``scaling-claims --help`` answers at once: the command and the run options it shares with
+    the pytest plugin import neither torch nor NumPy."""
+    code = ("import sys, scaling_claims.tool.cli, scaling_claims.plugin.options; "
             "bad = {'torch', 'numpy'} & set(sys.modules); assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -64,6 +64,7 @@ from typing import Any, Callable
 import pytest
 import threadpoolctl
 
+from scaling_claims.plugin.xdist import is_xdist_worker
 from scaling_claims.verdicts import checks as _checks
 from scaling_claims.verdicts import report as _report
 from scaling_claims.verdicts.checks import Check
@@ -365,7 +366,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", text)
     # One BLAS thread per process unless the user chose otherwise (see limit_numpy_blas_threads).
-    if "OPENBLAS_NUM_THREADS" not in os.environ or _is_worker(config):
+    if "OPENBLAS_NUM_THREADS" not in os.environ or is_xdist_worker(config):
         limit_numpy_blas_threads(1)
     config.pluginmanager.register(_ClaimSession(config), f"scaling-claims-session-{id(config)}")
 
@@ -456,10 +457,6 @@ def _skip_reason(rep: pytest.TestReport) -> str:
     return str(lr[2]) if isinstance(lr, tuple) and len(lr) == 3 else str(lr)
 
 
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
 class _ClaimSession:
     """Per-config collector of this session's declared and reported claims (a plugin object, so
     nested in-process pytest runs, e.g. pytester, keep their own)."""
@@ -514,7 +511,7 @@ class _ClaimSession:
         return not self.config.option.collectonly
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if _is_worker(self.config):
+        if is_xdist_worker(self.config):
             self.config.workeroutput[_DECLARED_OUTPUT] = self.declared  # type: ignore[attr-defined]
             return
         if not self._ran():
@@ -524,7 +521,7 @@ class _ClaimSession:
             write_session_report(artifacts_dir(self.config), records, _report.session_stamp(self.config.rootpath))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if _is_worker(self.config) or not self._ran():
+        if is_xdist_worker(self.config) or not self._ran():
             return
         records = self.records()
         if not records:

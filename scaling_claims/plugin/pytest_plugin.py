@@ -64,7 +64,6 @@ so a run one worker made during this session is not retrained by another.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import shutil
@@ -77,76 +76,19 @@ import pytest
 from scaling_claims.runs import live
 from scaling_claims.runs.cache import RunCache, TrainFn
 from scaling_claims.runs.trainer import TrainerRef, UNSUPPORTED, is_unsupported, load_trainer
-from scaling_claims.runs.executors import EXECUTOR_NAMES, make_executor, single_thread_torch
-from scaling_claims.engine import DEVICES, RunResult, RunSpec
+from scaling_claims.runs.executors import make_executor, single_thread_torch
+from scaling_claims.engine import RunResult, RunSpec
 from scaling_claims.runs.sweep import results_frame, run_sweep
+from scaling_claims.plugin.options import PLUGIN_DESTS, PLUGIN_OPTIONS, add_run_options
+from scaling_claims.plugin.xdist import is_xdist_worker
 
-DEVICE_CHOICES = ("auto",) + DEVICES
 _START_KEY = "scaling_claims_session_start"
 _PROGRESS_KEY = "scaling_claims_progress_dir"
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (0 < value < float("inf")):
-        raise argparse.ArgumentTypeError(f"--budget must be a positive finite number, got {text!r}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (0 <= value < float("inf")):
-        raise argparse.ArgumentTypeError(f"--progress-every must be a number of seconds >= 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--workers must be an integer >= 1, got {text!r}")
-    return value
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("scaling-claims", "scaling-claims: training runs and the run cache")
-    group.addoption("--device", choices=DEVICE_CHOICES, default="auto",
-                    help="device for training runs (auto: mps, then cuda, then cpu)")
-    group.addoption("--budget", type=_positive_float, default=1.0, metavar="SCALE",
-                    help="scale factor for sweep sizes (default 1.0)")
-    group.addoption("--executor", choices=EXECUTOR_NAMES, default="auto",
-                    help="how missing runs are trained (auto: pool on multi-core CPU, in-process "
-                         "under xdist workers and on GPUs; ray: tasks on a Ray cluster)")
-    group.addoption("--ray-address", default=None, metavar="ADDRESS",
-                    help="Ray cluster for --executor ray (else $RAY_ADDRESS, else a local instance)")
-    group.addoption("--workers", type=_positive_int, default=None, metavar="N",
-                    help="process-pool size (default: usable cores)")
-    group.addoption("--no-batching", action="store_false", default=True, dest="sc_batching",
-                    help="train tiny same-shape runs one at a time, not as batched ensembles (same records)")
-    group.addoption("--cache-dir", default=None, metavar="PATH", dest="sc_cache_dir",
-                    help="run cache directory (else $SCALING_CLAIMS_CACHE, else ~/.cache/scaling-claims)")
-    group.addoption("--refresh", action="store_true", default=False,
-                    help="retrain specs whose cached record predates this session")
-    group.addoption("--progress-every", type=_non_negative_float, default=None, metavar="SECONDS",
-                    help="live sweep progress lines every SECONDS (default 5 on a terminal, 30 otherwise; 0: off)")
-    group.addoption("--trainer", default=None, metavar="MODULE:FUNCTION", dest="sc_trainer",
-                    help="train every run with this function (RunSpec -> RunResult) instead of the engine's "
-                         "train; docs/trainers.md")
-    group.addoption("--reference", default=None, metavar="PATH", dest="sc_reference",
-                    help="artifacts folder of an engine session to compare a --trainer session with "
-                         "(default: <rootdir>/artifacts)")
-
-
-def _is_xdist_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
+    add_run_options(group.addoption, PLUGIN_OPTIONS, PLUGIN_DESTS)
 
 
 def _configure_trainer(config: pytest.Config) -> None:
@@ -167,7 +109,7 @@ def _configure_trainer(config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     _configure_trainer(config)
     config._sc_display = None  # type: ignore[attr-defined]
-    if _is_xdist_worker(config):
+    if is_xdist_worker(config):
         start = config.workerinput.get(_START_KEY)  # type: ignore[attr-defined]
         config._sc_session_start = float(start) if start is not None else time.time()  # type: ignore[attr-defined]
         config._sc_progress_dir = config.workerinput.get(_PROGRESS_KEY)  # type: ignore[attr-defined]
@@ -321,13 +263,13 @@ def run_cache(pytestconfig: pytest.Config, trainer: TrainerRef | None) -> RunCac
 
 @pytest.fixture(scope="session")
 def sweep_executor(pytestconfig: pytest.Config, device: str):
-    if (pytestconfig.getoption("executor") == "ray" and _is_xdist_worker(pytestconfig)
+    if (pytestconfig.getoption("executor") == "ray" and is_xdist_worker(pytestconfig)
             and not (pytestconfig.getoption("ray_address") or os.environ.get("RAY_ADDRESS"))):
         raise pytest.UsageError("--executor ray with -n: give --ray-address (each xdist worker connects to the "
                                 "cluster as a driver), or run without -n (one driver, a local Ray instance)")
     try:
         executor = make_executor(pytestconfig.getoption("executor"), pytestconfig.getoption("workers"),
-                                 device=device, in_worker=_is_xdist_worker(pytestconfig),
+                                 device=device, in_worker=is_xdist_worker(pytestconfig),
                                  ray_address=pytestconfig.getoption("ray_address"),
                                  batching=pytestconfig.getoption("sc_batching"))
     except ValueError as err:
@@ -358,7 +300,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     in it and write the conformance report; without, mark the folder as the engine's (a
     reference for later ``--trainer`` sessions)."""
     config = session.config
-    if _is_xdist_worker(config) or config.option.collectonly:
+    if is_xdist_worker(config) or config.option.collectonly:
         return
     from scaling_claims.verdicts import conformance
 
@@ -377,7 +319,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     summary = getattr(config, "_sc_conformance", None)
-    if summary is None or _is_xdist_worker(config):
+    if summary is None or is_xdist_worker(config):
         return
     terminalreporter.write_sep("=", "conformance")
     for line in summary:

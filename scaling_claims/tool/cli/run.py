@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scaling_claims.tool.cli._common import HelpFormatter, count
-from scaling_claims.runs import EXECUTOR_NAMES
+from scaling_claims.plugin.options import CLI_OPTIONS, add_run_options
+from scaling_claims.tool.cli._common import HelpFormatter
 
 
 def cmd_run(args: argparse.Namespace) -> tuple[int, None]:
@@ -86,16 +86,7 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                        description="Train RunSpecs through the run cache (resumable) and write a CSV for `fit`.")
     r.add_argument("specs", help="a JSON list of RunSpecs")
     r.add_argument("--out", default="runs.csv", help="CSV of the finished runs, ready for `fit`")
-    r.add_argument("--cache-dir", help="run cache (else $SCALING_CLAIMS_CACHE, else ~/.cache/scaling-claims)")
-    r.add_argument("--executor", choices=EXECUTOR_NAMES, default="auto",
-                   help="how missing runs are trained (auto: a process pool on CPU; docs/running.md)")
-    r.add_argument("--workers", type=count, help="pool size (default: usable cores)")
-    r.add_argument("--ray-address", metavar="ADDRESS",
-                   help="the Ray cluster for --executor ray (else $RAY_ADDRESS, else a local instance)")
-    r.add_argument("--no-batching", dest="batching", action="store_false",
-                   help="train tiny same-shape runs one at a time, not as batched ensembles (same records)")
-    r.add_argument("--trainer", metavar="MODULE:FUNCTION",
-                   help="train with this function (RunSpec -> RunResult) instead of the engine; docs/trainers.md")
+    add_run_options(r.add_argument, CLI_OPTIONS)  # the pytest plugin's own: scaling_claims.plugin.options
     r.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", parents=parents, formatter_class=HelpFormatter,
