@@ -220,7 +220,7 @@ def test_the_code_salt_follows_the_engine_sources(tmp_path):
     shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
     engine = copy / "engine"
     assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
-    report = copy / "claims" / "report.py"
+    report = copy / "verdicts" / "report.py"
     report.write_text(report.read_text() + "\n# not engine code\n")
     assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
     (engine / "training.py").write_text((engine / "training.py").read_text().replace(
