@@ -23,12 +23,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from scaling_claims import theory
+from scaling_claims.studies import theory
 
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.claims.estimates import Curve, Estimate, bootstrap
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import Curve, Estimate, bootstrap
 from scaling_claims.fit import best_of_n_kl, fit_coverage_law, fit_gao, fit_saturating
-from scaling_claims.metrics import pass_at_k, pass_at_k_plugin
+from scaling_claims.studies.metrics import pass_at_k, pass_at_k_plugin
 
 CHEN, BROWN, GAO = "Chen et al. 2021", "Brown et al. 2024; Schaeffer et al. 2025", "Gao et al. 2023"
 N_BOOT = 1000

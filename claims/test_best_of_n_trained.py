@@ -12,7 +12,7 @@ is a small verifier (an MLP on the one-hot problem and answer) trained on the mo
 samples for 400 other problems. The claim is about an under-trained checkpoint whose
 per-problem success rates spread out, so we use the ladder's run whose mean sample accuracy
 is nearest 0.5 (chosen by that rule, before any fit; the record names it). pass@k uses the
-unbiased estimator (``scaling_claims.metrics.pass_at_k``); best-of-n's expected gold is
+unbiased estimator (``scaling_claims.studies.metrics.pass_at_k``); best-of-n's expected gold is
 computed exactly from the 64 samples (``evals.arithmetic.best_of_n_expectation``), per problem,
 so every interval here is a bootstrap over the 400 test problems.
 """
@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 from test_emergence import BON, WIDTHS, addition_spec
 
-from scaling_claims.claims import checks, plots
-from scaling_claims.claims.estimates import bootstrap
+from scaling_claims.verdicts import checks, plots
+from scaling_claims.verdicts.estimates import bootstrap
 from scaling_claims.fit import fit_coverage_law, fit_gao, fit_saturating
-from scaling_claims.metrics import pass_at_k
+from scaling_claims.studies.metrics import pass_at_k
 from scaling_claims.runs.sweep import require_ok
 
 PAPERS = "Brown et al. 2024 (coverage law); Gao et al. 2023 (best-of-n); Chen et al. 2021 (pass@k)"

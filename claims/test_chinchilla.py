@@ -3,7 +3,7 @@
 Paper: N_opt ~ C**a with a = 0.50 / 0.49 / 0.46 (Approaches 1 / 2 / 3), about 20 tokens per
 parameter; Epoch AI's refit of the paper's data gives a = 0.513 (docs/sources.md, 'Hoffmann et al. 2022').
 
-Design (see scaling_claims.ladders.chinchilla_plan): IsoFLOP grids of depth-2 decoders at
+Design (see scaling_claims.studies.ladders.chinchilla_plan): IsoFLOP grids of depth-2 decoders at
 several engine-FLOP budgets (6 N_matmul + attention per token), 3 seeds per point.
 - Seed s trains every point of every budget on the same data order, so Approaches 1 and 2 are
   run on each seed's own runs, and each quantity (a, the interior-minimum gaps, the
@@ -14,7 +14,7 @@ several engine-FLOP budgets (6 N_matmul + attention per token), 3 seeds per poin
 - Approach 1 reads the optimum off the grid, so its a moves in steps of the grid's resolution
   (``info["a_resolution"]``, ~0.46 in a for the quick grid): wider than the agreement margin, so
   its estimate carries that as a problem and the checks using it are inconclusive.
-- Law and constants, apart (scaling_claims.claims.headlines). The law rows: every IsoFLOP
+- Law and constants, apart (scaling_claims.verdicts.headlines). The law rows: every IsoFLOP
   curve has an interior minimum and N_opt grows with C (``chinchilla-isoflop-minima``), and, at
   a held-out larger budget, Chinchilla's allocation beats Kaplan's (``chinchilla-vs-kaplan``,
   slow only: SHOWDOWN_QUICK below). The constant rows the folklore treats as universal keep a
@@ -50,10 +50,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_claims import ladders
+from scaling_claims.studies import ladders
 
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.claims.estimates import Estimate, difference, paired_difference
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import Estimate, difference, paired_difference
 from scaling_claims.fit import fit_chinchilla, fit_isoflop_approach1, fit_isoflop_approach2
 from scaling_claims.runs.sweep import require_ok
 

@@ -11,7 +11,7 @@ be a phase transition: we only ask which form predicts unseen sizes better.
 
 Miniature: the emergence ladder (claims/test_emergence.py: reversed 3-digit addition, 2-layer
 decoders, 1,000 steps, the seed mean of EM over 2,000 held-out problems). The bisection
-(``scaling_claims.critical.bisect_runs``) probes the width whose N is nearest the bracket's
+(``scaling_claims.studies.critical.bisect_runs``) probes the width whose N is nearest the bracket's
 geometric middle, every probe through the run cache (the ``sweep`` fixture); a probe is the mean
 EM of its seeds. Realisable sizes: the ladder's rule n_head = max(1, width // 16) must divide
 the width, so above width 32 only even widths exist and neighbouring sizes differ by 9-13% in N
@@ -37,7 +37,7 @@ slope (~2.7 per ln N, so dEM/d ln N ~ 0.67 at the midpoint) moves the crossing b
 ~+-20% in N: two to three times the 10% bracket. A 10% bracket that is also a 10% estimate would need
 ~200 seeds per probe. The agreement check is the plan's (the bracket inside the ladder's 95%
 midpoint interval), which ignores the bracket's own noise. Its operating characteristics, from a
-simulation of this design (scaling_claims.critical and the same fits, bimodal runs whose success
+simulation of this design (scaling_claims.studies.critical and the same fits, bimodal runs whose success
 probability is a logistic in ln N with slope 2.7, the same crossing for ladder and search, 400
 repetitions): confirmed 72%, inconclusive 15%, refuted 13% (with 8 seeds per probe: 68%, 15%,
 17%). So the slow expectation was "confirmed", and a refutation there is weak evidence of a real
@@ -80,12 +80,12 @@ import pytest
 from test_emergence import BON, EM, SEEDS, STEPS, WIDTHS, addition_spec
 from test_emergence_prediction import DESIGNS
 
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.claims.estimates import Estimate, bootstrap
-from scaling_claims.critical import bisect_runs
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import Estimate, bootstrap
+from scaling_claims.studies.critical import bisect_runs
 from scaling_claims.fit import fit_logistic
 from scaling_claims.fit.emergence import critical_crossing, fit_critical
-from scaling_claims.ladders import non_embedding
+from scaling_claims.studies.ladders import non_embedding
 from scaling_claims.runs.sweep import require_ok
 
 PAPER = "the research plan, project 7 (critical size); Bahri et al. 2020 (analogy); Schaeffer et al. 2023"

@@ -72,8 +72,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.claims.estimates import Estimate, paired_difference
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import Estimate, paired_difference
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 from scaling_claims.fit.mixing import (fit_linear_mixing, fit_mixing_law, optimal_mixture, predict_mixing,
                                        relative_errors, simplex_grid)

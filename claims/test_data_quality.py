@@ -1,7 +1,7 @@
 """Data quality: how much a partly corrupted corpus is worth (the research plan's "quality matters";
 docs/sources.md, 'Data quality': assert only monotone degradation and what else has a source).
 
-Miniature (``scaling_claims.data_value``; the same decoder, recipe, D and seeds as the repeated-data
+Miniature (``scaling_claims.studies.data_value``; the same decoder, recipe, D and seeds as the repeated-data
 claims, whose clean runs these share): D tokens of the standard library's code (quick: 131,072,
 128 steps), fresh windows from the whole training split, where documents (files) holding a
 fraction q of the training bytes are corrupted: "random" (every byte replaced by a uniform random
@@ -69,9 +69,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import data_value as dv
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.data_value import final_losses
+from scaling_claims.studies import data_value as dv
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.studies.data_value import final_losses
 from scaling_claims.runs.sweep import require_ok
 
 QUICK, SLOW = dv.data_plan("quick"), dv.data_plan("slow")

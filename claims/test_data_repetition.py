@@ -7,7 +7,7 @@ which their law writes as effective data D' = U + U R_D* (1 - exp(-R_D / R_D*)) 
 repetitions and R_D* = 15.4 (fitted with the excess-parameter constant R_N* = 5.3 on 182 runs,
 7M-9B parameters, C4); around 40 epochs more repeats are nearly worthless.
 
-Miniature (``scaling_claims.data_value``): one decoder (2 layers, width 32, 25,472 non-embedding
+Miniature (``scaling_claims.studies.data_value``): one decoder (2 layers, width 32, 25,472 non-embedding
 parameters, the ladders' recipe) on the standard library's code, every run D tokens (quick:
 131,072 = 128 steps of 16 x 64 bytes). Unique data: windows from the whole 11.6 MB training
 split (fresh at every step). E epochs: the first U = D / E bytes only (``train_bytes``).
@@ -69,9 +69,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_claims import data_value as dv
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.data_value import final_losses
+from scaling_claims.studies import data_value as dv
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.studies.data_value import final_losses
 from scaling_claims.fit.data_constrained import data_constrained_loss, effective_data
 from scaling_claims.runs.sweep import require_ok
 

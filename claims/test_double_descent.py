@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import theory
+from scaling_claims.studies import theory
 
-from scaling_claims.claims import checks, plots
-from scaling_claims.claims.estimates import Curve
+from scaling_claims.verdicts import checks, plots
+from scaling_claims.verdicts.estimates import Curve
 from scaling_claims.engine.models import linear
 
 PAPER = "Nakkiran et al. 2019; Belkin et al. 2019; Hastie et al. 2019"

@@ -4,7 +4,7 @@ Nakkiran et al. 2019, "Deep Double Descent").
 Paper: with label noise, test error as a function of width rises to a peak where the model
 can just fit the (noisy) training set, then falls again; without noise the peak shrinks.
 
-Set-up (``noisy_classes`` task, ``scaling_claims.data.noisy_classes``): a 4-class Gaussian
+Set-up (``noisy_classes`` task, ``scaling_claims.engine.data.noisy_classes``): a 4-class Gaussian
 mixture in 16 dimensions (means of norm 3.5), a fixed training set of n = 200 examples with
 20% of labels replaced by another class, a clean held-out set of 4096. One-hidden-layer ReLU
 MLPs of width h (total parameters p = h(d+1) + (h+1)K), full-batch AdamW without weight decay
@@ -30,7 +30,7 @@ Checks (tolerances and why), each decided by an interval from a bootstrap over s
   old design's "3 standard errors") lies above 0. The 3x at n/4 and 4n (docs/sources.md) is for a squared
   risk with no floor; a classification error is bounded by chance (0.75) above and the Bayes
   error below, so instead the peak must be one that seed noise cannot make. The gaps are
-  cross-fitted (``scaling_claims.peaks.cross_fitted_gaps``): peak and minima are found on the
+  cross-fitted (``scaling_claims.studies.peaks.cross_fitted_gaps``): peak and minima are found on the
   even seeds' median curve and read off the odd seeds', and the other way round. Found and
   measured on the same curve, a peak minus the minimum before it is >= 0 by construction, so a
   flat noisy curve would "confirm" a peak (the first design measured its gaps that way).
@@ -74,9 +74,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.claims.estimates import Curve, bootstrap
-from scaling_claims.peaks import cross_fitted_gaps, first_at_most, interpolation_peak
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import Curve, bootstrap
+from scaling_claims.studies.peaks import cross_fitted_gaps, first_at_most, interpolation_peak
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
 PAPER = "Nakkiran et al. 2019 (Deep Double Descent)"

@@ -24,7 +24,7 @@ The slow ladder (issue "Emergence as a metric artifact": the quick core claim me
 [-7.7, 11.0], 5 sizes x 3 seeds, and had no slow variant): the same runs, widths 8-64 (10 sizes,
 N 1,760-100,096), 16 fresh seeds (40-55), the Schaeffer rows on them (``-slow``) and a
 pre-declared comparison of how well each metric's small-model trend predicts the larger models
-(``scaling_claims.claims.metric_artifact``). Sized on a pilot whose seeds (100-103, the same ten
+(``scaling_claims.verdicts.metric_artifact``). Sized on a pilot whose seeds (100-103, the same ten
 widths) decide nothing; what it showed, and each row's declared verdict, are written beside the
 slow tests below, before their deciding runs.
 """
@@ -34,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims.claims import checks, expect, metric_artifact, plots
-from scaling_claims.claims.estimates import Estimate, bootstrap
+from scaling_claims.verdicts import checks, expect, metric_artifact, plots
+from scaling_claims.verdicts.estimates import Estimate, bootstrap
 from scaling_claims.fit import fit_logistic, fit_power_law
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 from scaling_claims.runs.sweep import require_ok

@@ -70,8 +70,8 @@ import numpy as np
 import pytest
 from test_emergence import EM, SEEDS, STEPS, WIDTHS, addition_spec
 
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.claims.estimates import bootstrap
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import bootstrap
 from scaling_claims.fit import fit_logistic
 from scaling_claims.fit.emergence import fit_two_step, logistic_crossing
 

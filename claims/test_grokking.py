@@ -52,9 +52,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from scaling_claims.claims import checks, plots
-from scaling_claims.claims.estimates import Estimate, paired_difference
-from scaling_claims.grokking import Delay, delay_from_curve
+from scaling_claims.verdicts import checks, plots
+from scaling_claims.verdicts.estimates import Estimate, paired_difference
+from scaling_claims.studies.grokking import Delay, delay_from_curve
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec, StopWhen
 
 PAPER = "Power et al. 2022 (Grokking); Nanda et al. 2023; Liu et al. 2022 (Omnigrok)"
@@ -112,7 +112,7 @@ def spec(seed: int, weight_decay: float = MAIN_WD, train_frac: float = MAIN_FRAC
 
 
 def run_delay(result) -> Delay:
-    """The run's t_fit, t_gen and delay (``scaling_claims.grokking``); a failed run is an error."""
+    """The run's t_fit, t_gen and delay (``scaling_claims.studies.grokking``); a failed run is an error."""
     if not result.ok:
         raise RuntimeError(f"run failed: {result.failure}")
     curve = [{"step": pt["step"], "train": 1 - pt[TRAIN_ERR], "held_out": 1 - pt[TEST_ERR]} for pt in result.curve]

@@ -19,7 +19,7 @@ What a miniature run can and cannot show (and where we deviate from the paper's 
   its mean over seeds; with 3 seeds t(0.975, 2) = 4.3: the intervals are as wide as a 3-seed
   design honestly is. The median curve is what the plots and fit files show.
 
-Law and constants, apart (scaling_claims.claims.headlines). The law rows
+Law and constants, apart (scaling_claims.verdicts.headlines). The law rows
 (``kaplan-L-N-law``, ``kaplan-L-D-law``) test what Kaplan et al. claim holds generally: loss
 falls at every step, a power law (plus the floor the other, fixed variable sets here) fits, and
 the law fitted on the smaller sizes predicts the held-out largest one. The exponents
@@ -40,11 +40,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_claims import ladders
+from scaling_claims.studies import ladders
 
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.claims.estimates import Estimate
-from scaling_claims.claims.ladder_law import grid_law, ladder_law
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import Estimate
+from scaling_claims.verdicts.ladder_law import grid_law, ladder_law
 from scaling_claims.fit import fit_kaplan_nd, fit_power_law
 from scaling_claims.runs.sweep import require_ok
 
@@ -104,7 +104,7 @@ def _paper_slope(alpha: float, x0: float, y0: float):
 
 
 def _law_checks(claim, name: str, x: np.ndarray, losses: np.ndarray, paper: float):
-    """The law rows of L(N) and L(D) (scaling_claims.claims.ladder_law): every step down, the
+    """The law rows of L(N) and L(D) (scaling_claims.verdicts.ladder_law): every step down, the
     offset law's fit, and its prediction of the held-out largest size from the smaller ones. The
     exponent is only reported here: it is the comparison row's number."""
     law = ladder_law(x, losses)

@@ -84,10 +84,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_claims import ladders
-from scaling_claims import learning_curves as lc
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.claims.estimates import paired_difference
+from scaling_claims.studies import ladders
+from scaling_claims.studies import learning_curves as lc
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import paired_difference
 from scaling_claims.engine.specs import Budget, RunSpec
 from scaling_claims.fit import annealing_areas, forecast_final_loss, trust_grade
 

@@ -44,8 +44,8 @@ import math
 import numpy as np
 import pytest
 
-from scaling_claims.claims import checks, expect, plots
-from scaling_claims.claims.estimates import Estimate, paired_difference
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import Estimate, paired_difference
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 
 PRESS = "Press et al. 2022 (ALiBi); Chen et al. 2023 (position interpolation)"

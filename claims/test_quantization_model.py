@@ -19,7 +19,7 @@ its twin (seen in exploration: ranks 22 and 44 learned with ranks 11 and 5), one
 How the exponents are read. With a finite list the loss cannot follow a power law: the model
 says L = b S(n), S(n) = sum_{k>n} p_k (b = ln 2, an unlearned parity), which falls to 0 as
 n -> T (at n = 20 already 30% below the unbounded law). So the loss-curve slope is not the
-exponent. ``scaling_claims.quanta`` inverts the exact finite S: n = the number of most frequent
+exponent. ``scaling_claims.studies.quanta`` inverts the exact finite S: n = the number of most frequent
 quanta whose learning gives the measured loss. If n ~ x**gamma, an unbounded list would give
 L ~ x**-(a gamma): a_N = a gamma_N, a_D = a gamma_D (theory: gamma_N = 1, gamma_D = 1/(a+1)).
 Fits use the points with 1 <= n <= 0.75 T (at least one quantum; not the last quarter of the
@@ -56,10 +56,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import quanta
+from scaling_claims.studies import quanta
 
-from scaling_claims.claims import checks, plots
-from scaling_claims.claims.estimates import Estimate, bootstrap
+from scaling_claims.verdicts import checks, plots
+from scaling_claims.verdicts.estimates import Estimate, bootstrap
 from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
 from scaling_claims.runs.sweep import require_ok, results_frame
 

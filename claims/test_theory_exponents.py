@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import theory
+from scaling_claims.studies import theory
 
-from scaling_claims.claims import checks, plots
-from scaling_claims.claims.estimates import Estimate, bootstrap
+from scaling_claims.verdicts import checks, plots
+from scaling_claims.verdicts.estimates import Estimate, bootstrap
 from scaling_claims.fit import fit_power_law
 from scaling_claims.engine.models import linear
 

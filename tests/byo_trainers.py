@@ -11,7 +11,7 @@ import dataclasses
 import os
 
 from scaling_claims.runs.trainer import Unsupported
-from scaling_claims.specs import RunResult, RunSpec
+from scaling_claims.engine.specs import RunResult, RunSpec
 
 
 def valid(spec: RunSpec) -> RunResult:

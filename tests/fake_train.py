@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 
-from scaling_claims.specs import RunResult, RunSpec
+from scaling_claims.engine.specs import RunResult, RunSpec
 
 
 def _log(spec: RunSpec) -> None:
@@ -56,9 +56,9 @@ def raising_train(spec: RunSpec) -> RunResult:
 
 
 def counted_real_train(spec: RunSpec) -> RunResult:
-    """The real ``scaling_claims.train.train``, with ``start``/``done`` lines ``<event> <pid> <key>``
+    """The real ``scaling_claims.engine.training.train``, with ``start``/``done`` lines ``<event> <pid> <key>``
     appended to ``$TRAIN_EVENTS``: proof of how often each spec was really trained."""
-    from scaling_claims.train import train
+    from scaling_claims.engine.training import train
 
     path = os.environ["TRAIN_EVENTS"]
 

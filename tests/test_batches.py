@@ -1,4 +1,4 @@
-"""Batched ensembles in sweeps (``scaling_claims.batches``): tiny same-shape runs train as one
+"""Batched ensembles in sweeps (``scaling_claims.runs.batches``): tiny same-shape runs train as one
 ensemble, and no record changes for it. These equalities are exact, not within rounding: a run
 on the batched path trains through the ensemble code whether a sweep groups it or not, and a
 member's numbers do not depend on the other members (before the loss windows were averaged in
@@ -12,13 +12,13 @@ import json
 
 import pytest
 
-from scaling_claims import batches
-from scaling_claims.cache import RunCache
-from scaling_claims.ensemble import group_key, train_ensemble
-from scaling_claims.executors import InProcessExecutor, PoolExecutor
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
-from scaling_claims.sweep import run_sweep
-from scaling_claims.train import BATCHED_MAX_STEP_FLOPS, batched_path, step_flops, train, validate
+from scaling_claims.runs import batches
+from scaling_claims.runs.cache import RunCache
+from scaling_claims.engine.ensemble import group_key, train_ensemble
+from scaling_claims.runs.executors import InProcessExecutor, PoolExecutor
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.runs.sweep import run_sweep
+from scaling_claims.engine.training import BATCHED_MAX_STEP_FLOPS, batched_path, step_flops, train, validate
 
 MLP = ModelSpec(arch="mlp", d_in=16, hidden=(8,), d_out=4)
 TINY_GPT = ModelSpec(n_layer=1, d_model=8, n_head=2, ctx=16)
@@ -132,7 +132,7 @@ def test_a_diverging_member_is_recorded_failed_and_the_rest_are_fitted(tmp_path)
 
 
 def test_an_ensemble_that_raises_fails_every_member_with_the_reason(tmp_path, monkeypatch):
-    import scaling_claims.ensemble as ensemble
+    import scaling_claims.engine.ensemble as ensemble
 
     def broken(specs):
         raise TypeError("a bug in the batched step")

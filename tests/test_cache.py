@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fake_train import diverging_train, fake_train, raising_train
-from scaling_claims.cache import ENV_VAR, RunCache, default_cache_dir, resolve_cache_dir
-from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunResult, RunSpec
+from scaling_claims.runs.cache import ENV_VAR, RunCache, default_cache_dir, resolve_cache_dir
+from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, RunResult, RunSpec
 
 
 def spec(d_model: int = 16, seed: int = 0) -> RunSpec:
@@ -220,7 +220,7 @@ def test_the_code_salt_follows_the_engine_sources(tmp_path):
     shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
     engine = copy / "engine"
     assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
-    report = copy / "claims" / "report.py"
+    report = copy / "verdicts" / "report.py"
     report.write_text(report.read_text() + "\n# not engine code\n")
     assert specs_mod.engine_fingerprint(engine) == specs_mod.CODE_VERSION
     (engine / "training.py").write_text((engine / "training.py").read_text().replace(

@@ -1,4 +1,4 @@
-"""Unit tests of ``scaling_claims.checks``: every kind decides from where a whole interval lies,
+"""Unit tests of ``scaling_claims.verdicts.checks``: every kind decides from where a whole interval lies,
 returning confirmed / refuted / inconclusive on explicit :class:`Estimate` s and :class:`Curve` s;
 its message carries the numbers; an estimate with a ``problem`` is inconclusive; bad input
 (a bare number, NaN, an inverted band) raises ``ValueError``; ``combine`` turns a claim's checks
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from scaling_claims import checks
-from scaling_claims.checks import CONFIRMED, INCONCLUSIVE, REFUTED, Check
-from scaling_claims.estimates import Curve, Estimate
+from scaling_claims.verdicts import checks
+from scaling_claims.verdicts.checks import CONFIRMED, INCONCLUSIVE, REFUTED, Check
+from scaling_claims.verdicts.estimates import Curve, Estimate
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 BAD = Estimate(0.5, math.nan, math.nan, method="test", problem="the fit ended at a bound")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scaling_claims import ladders
+from scaling_claims.studies import ladders
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from scaling_claims.records import ClaimRecord
+from scaling_claims.verdicts.records import ClaimRecord
 from test_plan import synthetic_runs
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scaling_claims.cli", *map(str, args)], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "scaling_claims.tool.cli", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg", **(env or {})})
 
 
@@ -119,7 +119,7 @@ def test_usage_errors_exit_2(tmp_path, args):
 def test_a_bug_is_one_line_and_exit_1_and_debug_shows_the_traceback(tmp_path, monkeypatch, capsys):
     """An exception that is not the user's doing (here a TypeError planted in the fit) ends in one
     line naming it, exit status 1; --debug prints the traceback."""
-    from scaling_claims import cli as cli_mod, userruns
+    from scaling_claims.tool import cli as cli_mod, userruns
 
     csv, _ = synthetic_runs(tmp_path)
 
@@ -146,7 +146,7 @@ def _actions(parser):
 
 
 def test_every_option_has_help_and_version_exists(tmp_path):
-    from scaling_claims.cli import build_parser
+    from scaling_claims.tool.cli import build_parser
 
     missing = [name for name, action in _actions(build_parser()) if not action.help]
     assert not missing, f"options without help text: {missing}"
@@ -157,7 +157,7 @@ def test_every_option_has_help_and_version_exists(tmp_path):
 def test_help_imports_nothing_heavy(tmp_path):
     """`scaling-claims --help` answers at once because the parser imports no NumPy extension,
     SciPy, pandas, matplotlib or torch (their import is most of a cold start's second)."""
-    code = ("import sys; from scaling_claims.cli import build_parser; build_parser(); "
+    code = ("import sys; from scaling_claims.tool.cli import build_parser; build_parser(); "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'pandas', 'matplotlib', 'torch'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr

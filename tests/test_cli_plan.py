@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scaling_claims import plan as P
+from scaling_claims.tool import plan as P
 
 ERROR = "error:"
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scaling_claims.cli", *map(str, args)], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "scaling_claims.tool.cli", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
 
 
@@ -225,7 +225,7 @@ def test_design_that_cannot_hold_a_ladder_is_one_line(tmp_path, args, message):
 
 # ----------------------------------------------------------------------------- help
 def subparsers() -> dict[str, argparse.ArgumentParser]:
-    from scaling_claims.cli import build_parser
+    from scaling_claims.tool.cli import build_parser
 
     action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return {name: action.choices[name] for name in ("plan", "time", "design")}

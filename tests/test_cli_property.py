@@ -6,7 +6,7 @@ DIR/plot.png written, or 2 with one line ``scaling-claims fit: error: ...``; nev
 never exit 1. On noise-free ladders that span >= 2 decades in both N and D with >= 20 runs, the
 fitted law reproduces the true law's losses on the runs.
 
-The examples call ``scaling_claims.cli.main`` in-process (capsys captures its output) to keep
+The examples call ``scaling_claims.tool.cli.main`` in-process (capsys captures its output) to keep
 the property fast; one example runs the real command in a subprocess. The Hypothesis seed and
 profile are the project's (tests/conftest.py): a fresh seed per session, printed in the header.
 """
@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scaling_claims.cli import main
+from scaling_claims.tool.cli import main
 
 ERROR_PREFIX = "scaling-claims fit: error:"
 # (N column, D-or-C column, loss column): names the command finds on its own
@@ -149,7 +149,7 @@ def test_one_ladder_through_the_real_command(tmp_path):
     L = (1.8 + 400 / N ** 0.34 + 2000 / D ** 0.28) * np.exp(rng.normal(0, 0.01, N.size))
     csv = tmp_path / "runs.csv"
     pd.DataFrame({"params": N, "tokens": D, "loss": L}).to_csv(csv, index=False)
-    proc = subprocess.run([sys.executable, "-m", "scaling_claims.cli", "fit", str(csv), "--out",
+    proc = subprocess.run([sys.executable, "-m", "scaling_claims.tool.cli", "fit", str(csv), "--out",
                            str(tmp_path / "fit"), "--bootstrap", "10", "--json", "-"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
     doc = check_outcome(proc.returncode, proc.stdout, proc.stderr, tmp_path / "fit")

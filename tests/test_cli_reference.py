@@ -2,13 +2,13 @@
 and in the views a user would bring (each written by the test as a CSV), in subprocesses, as a
 user runs it:
 
-    python -m scaling_claims.cli fit RUNS.csv --out DIR --bootstrap N --json -
+    python -m scaling_claims.tool.cli fit RUNS.csv --out DIR --bootstrap N --json -
 
 The contract on any input: exit 0 with the fit written (DIR/fit.json, DIR/plot.png; standard
 output is the JSON document alone), or exit 2 with exactly one line on standard error,
 ``scaling-claims fit: error: ...``, naming the problem. Never a traceback, never exit 1 (an
 unexpected failure) on real data. With ``--json -`` the text report goes to standard error by
-design (scaling_claims/cli/__init__.py), so on exit 0 standard error holds the report and
+design (scaling_claims/tool/cli/__init__.py), so on exit 0 standard error holds the report and
 ``warning:`` lines, and nothing that reads as an error.
 
 Where a fit is meaningful (Epoch's 240 points, the (Mis)Fitting ladder's final checkpoints) the
@@ -53,7 +53,7 @@ EPOCH = {"E": (1.817, 0.026), "A": (482.0, 124.5), "B": (2085.4, 1293.3), "alpha
 
 # ----------------------------------------------------------------------------- the command
 def fit_cli(csv: Path, out: Path, *extra: str, bootstrap: int = 20) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scaling_claims.cli", "fit", str(csv), "--out", str(out),
+    return subprocess.run([sys.executable, "-m", "scaling_claims.tool.cli", "fit", str(csv), "--out", str(out),
                            "--bootstrap", str(bootstrap), "--json", "-", *extra], cwd=out.parent,
                           capture_output=True, text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from scaling_claims.claims.expect import comparison, confirmed
-from scaling_claims.claims.records import NO_VERDICT, ClaimRecord
-from scaling_claims.claims.report import headline_rows, render_report_md, summary_table, verdict_counts
+from scaling_claims.verdicts.expect import comparison, confirmed
+from scaling_claims.verdicts.records import NO_VERDICT, ClaimRecord
+from scaling_claims.verdicts.report import headline_rows, render_report_md, summary_table, verdict_counts
 
 pytest_plugins = ["pytester"]
 
@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 CLAIM_FILE = '''
 import math
 import pytest
-from scaling_claims.claims import checks
-from scaling_claims.claims.estimates import Estimate
+from scaling_claims.verdicts import checks
+from scaling_claims.verdicts.estimates import Estimate
 
 LAW = dict(paper="Kaplan et al. 2020", quantity="R^2 of the offset law", tolerance=">= 0.95",
            justification="demo", headline="kaplan", role="law")
@@ -102,7 +102,7 @@ EXPECTED = {  # claim id -> (kind, verdict, outcome)
 def test_comparisons_and_headline_rows_through_the_plugin(pytester, monkeypatch, xdist):
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    pytester.makeconftest('pytest_plugins = ["scaling_claims.claims_plugin"]\n')
+    pytester.makeconftest('pytest_plugins = ["scaling_claims.plugin.claims_plugin"]\n')
     pytester.makepyfile(test_claims=CLAIM_FILE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", *(["-n", "2"] if xdist else []))
     # failed: the law refuted on data against it (declared confirmed), the comparisons that measured nothing

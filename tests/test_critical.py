@@ -1,4 +1,4 @@
-"""The critical-size search (``scaling_claims.critical``) and its agreement check
+"""The critical-size search (``scaling_claims.studies.critical``) and its agreement check
 (``checks.bracket_within``): the bracket always contains the crossing of a monotone curve and
 stops for the stated reason; every probe of ``bisect_runs`` goes through the run cache (a second
 search trains nothing); bad input raises ``ValueError``. (The check's three verdicts on realistic
@@ -14,14 +14,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from fake_train import fake_train
-from scaling_claims import checks
-from scaling_claims.cache import RunCache
-from scaling_claims.checks import CONFIRMED, INCONCLUSIVE, REFUTED
-from scaling_claims.critical import STOP_REASONS, Probe, bisect_crossing, bisect_runs
-from scaling_claims.estimates import Estimate
-from scaling_claims.executors import InProcessExecutor
-from scaling_claims.specs import Budget, DataSpec, ModelSpec, OptimSpec, RunSpec
-from scaling_claims.sweep import run_sweep
+from scaling_claims.verdicts import checks
+from scaling_claims.runs.cache import RunCache
+from scaling_claims.verdicts.checks import CONFIRMED, INCONCLUSIVE, REFUTED
+from scaling_claims.studies.critical import STOP_REASONS, Probe, bisect_crossing, bisect_runs
+from scaling_claims.verdicts.estimates import Estimate
+from scaling_claims.runs.executors import InProcessExecutor
+from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.runs.sweep import run_sweep
 
 
 def logistic(mid: float, slope: float = 3.0):

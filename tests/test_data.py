@@ -8,9 +8,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_claims.data import TASKS, make_task
-from scaling_claims.data.stdlib import is_validation_file, load_stdlib_corpus, stdlib_files
-from scaling_claims.specs import DataSpec
+from scaling_claims.engine.data import TASKS, make_task
+from scaling_claims.engine.data.stdlib import is_validation_file, load_stdlib_corpus, stdlib_files
+from scaling_claims.engine.specs import DataSpec
 
 SMALL = {
     "stdlib": {"seq_len": 16},

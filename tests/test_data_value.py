@@ -1,4 +1,4 @@
-"""``scaling_claims.data_value``: the effective-data inversion, the repeated and corrupted worths,
+"""``scaling_claims.studies.data_value``: the effective-data inversion, the repeated and corrupted worths,
 the per-seed R_D* fit and the paper's repetition penalties, with known answers and ValueErrors;
 and negative controls for the data claims' logic (claims/test_data_repetition.py,
 claims/test_data_quality.py): synthetic per-seed losses that violate each claim, fed through the
@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_claims import data_value as dv
-from scaling_claims.claims import checks
-from scaling_claims.claims.checks import CONFIRMED, INCONCLUSIVE, REFUTED
+from scaling_claims.studies import data_value as dv
+from scaling_claims.verdicts import checks
+from scaling_claims.verdicts.checks import CONFIRMED, INCONCLUSIVE, REFUTED
 from scaling_claims.fit.data_constrained import effective_data as law_effective_data
 from scaling_claims.fit.data_constrained import repeated_token_value
 

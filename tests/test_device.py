@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from scaling_claims import device as dev
+from scaling_claims.engine import device as dev
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from scaling_claims.ensemble import train_ensemble
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
-from scaling_claims.train import train_plain  # the plain single-model loop: the batched path's reference
+from scaling_claims.engine.ensemble import train_ensemble
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.engine.training import train_plain  # the plain single-model loop: the batched path's reference
 
 # Tolerance: the batched step computes the same sums in a different order (batched matmuls,
 # explicit vs fused attention, a hand-written AdamW vs torch's fused one), so results differ
@@ -95,7 +95,7 @@ def test_empty_ensemble_raises():
 
 
 def test_runtime_error_fails_every_member(monkeypatch):
-    import scaling_claims.ensemble as ens_mod
+    import scaling_claims.engine.ensemble as ens_mod
 
     def boom(*a, **k):
         raise torch.OutOfMemoryError("out of memory (simulated)")

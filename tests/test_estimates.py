@@ -1,4 +1,4 @@
-"""Unit tests of ``scaling_claims.estimates``: an :class:`Estimate` is a value inside a finite
+"""Unit tests of ``scaling_claims.verdicts.estimates``: an :class:`Estimate` is a value inside a finite
 interval (or carries the ``problem`` that makes its interval unusable); its constructors match
 the textbook intervals (Wilson at the measured rate, Student-t for means and paired
 differences, a fit's own interval with its flags); independent differences combine half-widths
@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from scaling_claims.estimates import Bootstrap, Curve, Estimate, as_estimate, bootstrap, difference, paired_difference
+from scaling_claims.verdicts.estimates import Bootstrap, Curve, Estimate, as_estimate, bootstrap, difference, paired_difference
 from scaling_claims.fit import fit_gao, fit_logistic, fit_power_law
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of scaling_claims.evals.arithmetic: exact match / per-digit accuracy / answer
+"""Unit tests of scaling_claims.engine.evals.arithmetic: exact match / per-digit accuracy / answer
 cross-entropy, sampling, the exact best-of-n expectation and the verifier, on hand-built
 models whose right answers are known."""
 
@@ -14,7 +14,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_claims.evals import arithmetic as ar
+from scaling_claims.engine.evals import arithmetic as ar
 
 V = 12  # digits 0-9, '+', '='
 
@@ -241,9 +241,9 @@ def test_best_of_n_evaluator_perfect_and_uniform():
 
 def test_evaluators_on_the_real_addition_task_and_gpt():
     """Plumbing against the engine: an untrained decoder on held-out reversed 3-digit addition."""
-    from scaling_claims.data import make_task
-    from scaling_claims.models import build_model
-    from scaling_claims.specs import DataSpec, ModelSpec
+    from scaling_claims.engine.data import make_task
+    from scaling_claims.engine.models import build_model
+    from scaling_claims.engine.specs import DataSpec, ModelSpec
 
     task = make_task(DataSpec.make("addition", k=3, reverse=True))
     mspec = ModelSpec(vocab_size=task.vocab_size, ctx=task.seq_len, d_model=16, n_head=2, n_layer=1)

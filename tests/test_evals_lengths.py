@@ -1,4 +1,4 @@
-"""Unit tests of scaling_claims.evals.lengths: loss against evaluation length (with position
+"""Unit tests of scaling_claims.engine.evals.lengths: loss against evaluation length (with position
 interpolation) and accuracy against string length, on models whose answers are known."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from scaling_claims.data import Batch
-from scaling_claims.evals import lengths as le
-from scaling_claims.models import build_model
-from scaling_claims.specs import ModelSpec
+from scaling_claims.engine.data import Batch
+from scaling_claims.engine.evals import lengths as le
+from scaling_claims.engine.models import build_model
+from scaling_claims.engine.specs import ModelSpec
 
 V = 16
 
@@ -140,8 +140,8 @@ def test_accuracy_vs_length():
 def test_accuracy_vs_length_on_the_real_copy_task():
     """Plumbing against the engine: learned positions (ctx 32) run lengths <= 15 and report
     NaN at 20 (prompt 21 + answer 20 - 1 = 40 > 32); RoPE runs every length."""
-    from scaling_claims.data import make_task
-    from scaling_claims.specs import DataSpec
+    from scaling_claims.engine.data import make_task
+    from scaling_claims.engine.specs import DataSpec
 
     task = make_task(DataSpec.make("copy", max_len=16))
     for pos in ("learned", "rope"):

@@ -1,4 +1,4 @@
-"""Unit tests of scaling_claims.evals.parity.subtasks on hand-built models whose per-subtask
+"""Unit tests of scaling_claims.engine.evals.parity.subtasks on hand-built models whose per-subtask
 losses are known: an oracle that computes every parity, one that knows only the first
 subtasks, and a coin flip."""
 
@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from scaling_claims.data import make_task
-from scaling_claims.evals import parity
-from scaling_claims.specs import DataSpec
+from scaling_claims.engine.data import make_task
+from scaling_claims.engine.evals import parity
+from scaling_claims.engine.specs import DataSpec
 
 SPEC = SimpleNamespace(dtype="float32")
 CPU = torch.device("cpu")

@@ -8,9 +8,9 @@ import os
 import pytest
 
 from fake_train import fake_train
-from scaling_claims.cache import RunCache
-from scaling_claims.executors import InProcessExecutor, PoolExecutor, Progress, make_executor, usable_cores
-from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunSpec
+from scaling_claims.runs.cache import RunCache
+from scaling_claims.runs.executors import InProcessExecutor, PoolExecutor, Progress, make_executor, usable_cores
+from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, RunSpec
 
 
 def specs(n: int) -> list[RunSpec]:
@@ -154,8 +154,8 @@ def test_pool_gives_up_clearly_when_workers_keep_dying(tmp_path, train_log):
 
 
 def test_estimated_cost_orders_runs_by_training_flops():
-    from scaling_claims.executors import estimated_cost
-    from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunSpec
+    from scaling_claims.runs.executors import estimated_cost
+    from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, RunSpec
 
     def spec(d_model, **budget):
         return RunSpec(model=ModelSpec(d_model=d_model, n_head=4), data=DataSpec.make("stdlib"),
@@ -172,7 +172,7 @@ def test_estimated_cost_orders_runs_by_training_flops():
 def test_progress_hands_its_state_to_a_sink_and_can_stay_silent():
     import io
 
-    from scaling_claims.executors import Progress
+    from scaling_claims.runs.executors import Progress
 
     states, out, t = [], io.StringIO(), [0.0]
     p = Progress(3, "demo", out, after_s=0.0, every_s=0.0, clock=lambda: t[0], show=False, sink=states.append)

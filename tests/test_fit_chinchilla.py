@@ -322,7 +322,7 @@ def test_bootstrap_keeps_the_options(method):
 
 # ----------------------------------------------------------------------------- asymmetric objective
 def test_asymmetric_fit_is_flagged_and_records_its_weight():
-    from scaling_claims.estimates import Estimate
+    from scaling_claims.verdicts.estimates import Estimate
 
     law = {"E": 1.7, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
     L = loss(law, N_GRID, D_GRID) * np.exp(np.random.default_rng(0).normal(0, 0.01, N_GRID.size))

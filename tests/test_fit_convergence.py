@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scaling_claims.claims.estimates import Estimate
+from scaling_claims.verdicts.estimates import Estimate
 from scaling_claims.fit._nls import nls_fit
 
 X = np.linspace(0.0, 3.0, 12)

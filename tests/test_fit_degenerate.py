@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scaling_claims.claims.estimates import Estimate
+from scaling_claims.verdicts.estimates import Estimate
 from scaling_claims.fit import (annealing_areas, fit_annealing_law, fit_coverage_law, fit_critical, fit_data_constrained,
                                 fit_gao, fit_isoflop_approach1, fit_isoflop_approach2, fit_learning_curve,
                                 fit_linear_mixing, fit_logistic, fit_loss_to_accuracy, fit_mixing_law, fit_power_law,

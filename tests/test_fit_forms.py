@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from scaling_claims.estimates import Estimate
+from scaling_claims.verdicts.estimates import Estimate
 from scaling_claims.fit import (best_of_n_kl, fit_coverage_law, fit_gao, fit_learning_curve, fit_logistic,
                                 fit_saturating)
 

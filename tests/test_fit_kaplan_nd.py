@@ -1,4 +1,4 @@
-"""``fit.fit_kaplan_nd`` (Kaplan's eq. 1.5 plus a floor) and ``claims.ladder_law.grid_law`` (the
+"""``fit.fit_kaplan_nd`` (Kaplan's eq. 1.5 plus a floor) and ``verdicts.ladder_law.grid_law`` (the
 law fitted on an N x D grid's smaller sizes, predicting the held-out largest).
 
 Negative controls: a grid whose largest model gains nothing must be refuted by the held-out
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_claims.claims.checks import CONFIRMED, REFUTED, combine
-from scaling_claims.claims.ladder_law import grid_law
+from scaling_claims.verdicts.checks import CONFIRMED, REFUTED, combine
+from scaling_claims.verdicts.ladder_law import grid_law
 from scaling_claims.fit import fit_kaplan_nd, kaplan_nd_loss
 
 N = np.array([6.6e3, 1.4e4, 2.5e4, 5.7e4, 1.0e5, 4.0e5])

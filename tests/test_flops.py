@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from scaling_claims.flops import flops_per_token, param_counts, training_flops
-from scaling_claims.models import build_model
-from scaling_claims.specs import POSITIONAL_ENCODINGS, ModelSpec
+from scaling_claims.engine.flops import flops_per_token, param_counts, training_flops
+from scaling_claims.engine.models import build_model
+from scaling_claims.engine.specs import POSITIONAL_ENCODINGS, ModelSpec
 
 gpt_specs = st.builds(
     lambda L, H, hd, ctx, V, pos, tie, r: ModelSpec(

@@ -1,4 +1,4 @@
-"""``scaling_claims.grokking`` (step counts that flicker cannot fake, the delay and its
+"""``scaling_claims.studies.grokking`` (step counts that flicker cannot fake, the delay and its
 censoring) and negative controls for the grokking claims: the same checks the claims use
 (claims/test_grokking.py), fed curves where the claim is false, must not confirm it."""
 
@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from scaling_claims.claims import checks
-from scaling_claims.claims.checks import CONFIRMED, REFUTED
-from scaling_claims.claims.estimates import Estimate, paired_difference
-from scaling_claims.grokking import Delay, delay_from_curve, first_step_staying_at_least
+from scaling_claims.verdicts import checks
+from scaling_claims.verdicts.checks import CONFIRMED, REFUTED
+from scaling_claims.verdicts.estimates import Estimate, paired_difference
+from scaling_claims.studies.grokking import Delay, delay_from_curve, first_step_staying_at_least
 
 
 def test_the_first_step_from_which_it_stays_above():

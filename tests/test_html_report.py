@@ -1,4 +1,4 @@
-"""report.html (``scaling_claims.claims.html_report``): one self-contained page rendered from
+"""report.html (``scaling_claims.verdicts.html_report``): one self-contained page rendered from
 the records. Well-formed (balanced tags), every claim present, plots embedded as data URIs (a
 missing one named), nothing loaded from the network, every record text escaped (a note holding
 ``<script>`` injects nothing), the filter attributes carry each record's verdict, kind and
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from scaling_claims.claims import report
-from scaling_claims.claims.html_report import area, papers, render_report_html
-from scaling_claims.claims.records import NO_VERDICT, ClaimRecord, safe_id
+from scaling_claims.verdicts import report
+from scaling_claims.verdicts.html_report import area, papers, render_report_html, write_session_report
+from scaling_claims.verdicts.records import NO_VERDICT, ClaimRecord, safe_id
 
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parent.parent
@@ -278,7 +278,7 @@ def test_colliding_safe_ids_get_distinct_anchors(tmp_path):
 
 def test_write_session_report_writes_the_page(tmp_path):
     recs = records(tmp_path)
-    cj, md = report.write_session_report(tmp_path, recs)  # the return is unchanged
+    cj, md = write_session_report(tmp_path, recs)  # the return is unchanged
     page = tmp_path / "report.html"
     assert cj.name == "claims.json" and md.name == "report.md" and page.is_file()
     assert page.read_text() == render_report_html(recs, tmp_path)
@@ -288,8 +288,8 @@ def test_write_session_report_writes_the_page(tmp_path):
 
 CLAIM_FILE = '''
 import pytest
-from scaling_claims import checks, plots
-from scaling_claims.estimates import Estimate
+from scaling_claims.verdicts import checks, plots
+from scaling_claims.verdicts.estimates import Estimate
 
 
 @pytest.mark.claim("c-ok", paper="P", quantity="b", paper_value=0.5, tolerance="[0.4, 0.6]", justification="demo")
@@ -311,7 +311,7 @@ def test_comparison(claim):
 def test_a_session_writes_report_html(pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    pytester.makeconftest('pytest_plugins = ["scaling_claims.claims_plugin"]\n')
+    pytester.makeconftest('pytest_plugins = ["scaling_claims.plugin.claims_plugin"]\n')
     pytester.makepyfile(test_claims=CLAIM_FILE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
@@ -326,7 +326,7 @@ def test_a_session_writes_report_html(pytester, monkeypatch):
 
 
 def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scaling_claims.cli", *map(str, args)], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "scaling_claims.tool.cli", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling_claims.claims.html_report import render_report_html
+from scaling_claims.verdicts.html_report import render_report_html
 from test_html_report import records, tiny_png
 
 INSTALL = "Debian's chromium and chromium-driver are not installed: apt-get install -y chromium chromium-driver"

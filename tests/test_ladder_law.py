@@ -1,4 +1,4 @@
-"""``scaling_claims.claims.ladder_law``: a ladder of sizes judged as a law (every step down, the
+"""``scaling_claims.verdicts.ladder_law``: a ladder of sizes judged as a law (every step down, the
 offset power law's fit, the held-out largest predicted), apart from its exponent.
 
 The negative controls are ladders that violate the law: one whose loss stops falling at the
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims.claims.checks import CONFIRMED, REFUTED, combine
-from scaling_claims.claims.ladder_law import ladder_law
+from scaling_claims.verdicts.checks import CONFIRMED, REFUTED, combine
+from scaling_claims.verdicts.ladder_law import ladder_law
 
 N = np.array([2e3, 4e3, 8e3, 1.6e4, 3.2e4, 6.4e4])
 

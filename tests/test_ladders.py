@@ -1,4 +1,4 @@
-"""Unit tests of scaling_claims.ladders: the sweeps the Kaplan/Chinchilla claims train (no training)."""
+"""Unit tests of scaling_claims.studies.ladders: the sweeps the Kaplan/Chinchilla claims train (no training)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_claims import ladders
-from scaling_claims.specs import Budget
+from scaling_claims.studies import ladders
+from scaling_claims.engine.specs import Budget
 
 
 def keys(specs):

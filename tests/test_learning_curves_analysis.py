@@ -1,4 +1,4 @@
-"""``scaling_claims.learning_curves`` (what claims/test_learning_curves.py measures) on synthetic
+"""``scaling_claims.studies.learning_curves`` (what claims/test_learning_curves.py measures) on synthetic
 runs with a known answer, and negative controls for the claims' assertions: the tolerance
 rejects the no-progress forecast, and the paired "misses the annealing drop" check is not
 confirmed when there is no annealing to miss."""
@@ -11,11 +11,11 @@ import math
 import numpy as np
 import pytest
 
-from scaling_claims import ladders
-from scaling_claims import learning_curves as lc
-from scaling_claims.claims import checks
-from scaling_claims.claims.estimates import paired_difference
-from scaling_claims.claims.records import CONFIRMED, INCONCLUSIVE, REFUTED
+from scaling_claims.studies import ladders
+from scaling_claims.studies import learning_curves as lc
+from scaling_claims.verdicts import checks
+from scaling_claims.verdicts.estimates import paired_difference
+from scaling_claims.verdicts.records import CONFIRMED, INCONCLUSIVE, REFUTED
 from scaling_claims.engine.specs import Budget, RunResult
 from scaling_claims.fit.forecast import annealing_areas
 

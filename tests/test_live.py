@@ -82,7 +82,7 @@ def test_a_killed_pytest_sessions_folder_is_cleaned_by_the_next_one(pytester, tm
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv("SCALING_CLAIMS_CACHE", str(tmp_path / "cache"))
     dead = _dead_session_folder(tmp_path)
-    pytester.makeconftest('pytest_plugins = ["scaling_claims.claims.pytest_plugin"]\n')
+    pytester.makeconftest('pytest_plugins = ["scaling_claims.plugin.pytest_plugin"]\n')
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:xdist", "--progress-every", "1", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

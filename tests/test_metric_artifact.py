@@ -1,4 +1,4 @@
-"""``scaling_claims.claims.metric_artifact``: the two comparisons of emergence as a metric artifact
+"""``scaling_claims.verdicts.metric_artifact``: the two comparisons of emergence as a metric artifact
 (claims/test_emergence.py's slow rows), on simulated ladders of 10 sizes x 16 seeds.
 
 Negative controls: two metrics equally sharp (the slope gap must not confirm; the reverse ordering
@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims.claims import checks
-from scaling_claims.claims.metric_artifact import predictability, slope_gap
-from scaling_claims.claims.records import CONFIRMED, INCONCLUSIVE, REFUTED
+from scaling_claims.verdicts import checks
+from scaling_claims.verdicts.metric_artifact import predictability, slope_gap
+from scaling_claims.verdicts.records import CONFIRMED, INCONCLUSIVE, REFUTED
 
 N = np.array([1760, 3792, 6592, 10160, 14496, 19600, 25472, 39520, 56640, 100096], float)
 FITTED = N <= 14496

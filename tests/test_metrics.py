@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from scaling_claims.metrics import pass_at_k, pass_at_k_plugin
+from scaling_claims.studies.metrics import pass_at_k, pass_at_k_plugin
 
 
 @st.composite

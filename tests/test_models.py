@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_claims.models import GPT, MLP, build_model
-from scaling_claims.models.gpt import alibi_bias, alibi_slopes, apply_rope, rope_tables, sinusoidal_table
-from scaling_claims.specs import POSITIONAL_ENCODINGS, ModelSpec
+from scaling_claims.engine.models import GPT, MLP, build_model
+from scaling_claims.engine.models.gpt import alibi_bias, alibi_slopes, apply_rope, rope_tables, sinusoidal_table
+from scaling_claims.engine.specs import POSITIONAL_ENCODINGS, ModelSpec
 
 
 def gpt(pos: str, **kw) -> GPT:

@@ -22,11 +22,12 @@ import math
 import numpy as np
 import pytest
 
-from scaling_claims import checks, theory
-from scaling_claims.checks import CONFIRMED, INCONCLUSIVE, REFUTED
-from scaling_claims.estimates import Curve, Estimate, bootstrap, difference, paired_difference
+from scaling_claims.verdicts import checks
+from scaling_claims.studies import theory
+from scaling_claims.verdicts.checks import CONFIRMED, INCONCLUSIVE, REFUTED
+from scaling_claims.verdicts.estimates import Curve, Estimate, bootstrap, difference, paired_difference
 from scaling_claims.fit import best_of_n_kl, chinchilla_loss, fit_gao, fit_logistic, fit_power_law
-from scaling_claims.metrics import pass_at_k, pass_at_k_plugin
+from scaling_claims.studies.metrics import pass_at_k, pass_at_k_plugin
 
 N = np.geomspace(1e3, 1e6, 8)
 CHINCHILLA = np.log([1.69, 406.4, 410.7]).tolist() + [0.34, 0.28]  # Hoffmann et al.'s fitted law
@@ -290,12 +291,12 @@ def test_all_within_three_verdicts():
 
 
 def test_bracket_within_three_verdicts():
-    """A bisection (scaling_claims.critical) on a noiseless EM curve against the midpoint interval
+    """A bisection (scaling_claims.studies.critical) on a noiseless EM curve against the midpoint interval
     of a logistic fitted to a noisy dense ladder of the same curve: agrees. The same search on a
     curve whose crossing lies 3x higher (the wrong metric, a broken model family): refuted. A
     reference whose interval ends inside the bracket: inconclusive; and a reference interval
     covering the whole searched range is inconclusive whatever the bracket (it cannot fail)."""
-    from scaling_claims.critical import bisect_crossing
+    from scaling_claims.studies.critical import bisect_crossing
 
     rng = np.random.default_rng(16)
     ladder = np.geomspace(2e3, 5e5, 9)
@@ -318,7 +319,7 @@ def test_bracket_within_three_verdicts():
 
 
 def test_bracket_agrees_with_three_verdicts():
-    """A bisection (scaling_claims.critical, resolved to 2%) on a noiseless EM curve against the
+    """A bisection (scaling_claims.studies.critical, resolved to 2%) on a noiseless EM curve against the
     midpoint of a logistic fitted to a dense, low-noise ladder of the same curve: they agree
     within 10%. The same search on a curve whose crossing lies 1.4x higher: refuted. A crossing
     1.1x higher, at the band's edge: inconclusive. Then the case this check was written for (the
@@ -326,7 +327,7 @@ def test_bracket_agrees_with_three_verdicts():
     25,472] that excludes the ladder's estimate 35,630 lies inside that estimate's 4.2x-wide
     interval [17,440, 72,770], so ``bracket_within`` confirms it; this check does not, and with a
     reference interval as narrow as the bracket it refutes it."""
-    from scaling_claims.critical import bisect_crossing
+    from scaling_claims.studies.critical import bisect_crossing
 
     rng = np.random.default_rng(17)
     ladder = np.geomspace(2e3, 5e5, 25)

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from scaling_claims.data import make_task
-from scaling_claims.data.noisy_classes import NoisyClassesTask
-from scaling_claims.evals import classification
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
-from scaling_claims.train import train
+from scaling_claims.engine.data import make_task
+from scaling_claims.engine.data.noisy_classes import NoisyClassesTask
+from scaling_claims.engine.evals import classification
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.engine.training import train
 
 SMALL = dict(n_train=40, n_classes=3, d_in=5, label_noise=0.25)
 

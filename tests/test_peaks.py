@@ -1,4 +1,4 @@
-"""Peak finding on double-descent curves (``scaling_claims.peaks``), alone and under a seed
+"""Peak finding on double-descent curves (``scaling_claims.studies.peaks``), alone and under a seed
 bootstrap (``Curve.over_units``), as the MLP double-descent claim uses them."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_claims import checks
-from scaling_claims.estimates import Curve
-from scaling_claims.estimates import bootstrap
-from scaling_claims.peaks import Peak, cross_fitted_gaps, first_at_most, interpolation_peak
+from scaling_claims.verdicts import checks
+from scaling_claims.verdicts.estimates import Curve
+from scaling_claims.verdicts.estimates import bootstrap
+from scaling_claims.studies.peaks import Peak, cross_fitted_gaps, first_at_most, interpolation_peak
 
 # Nakkiran et al.'s shape: the smallest model is worst, a sweet spot, a peak at the threshold
 # (index 5), a second descent that never returns to the sweet spot

@@ -1,5 +1,5 @@
-"""The planner (``scaling_claims.plan``) and reading/fitting your own runs
-(``scaling_claims.userruns``): published allocations reproduced, the inversions consistent, the
+"""The planner (``scaling_claims.tool.plan``) and reading/fitting your own runs
+(``scaling_claims.tool.userruns``): published allocations reproduced, the inversions consistent, the
 inference-aware optimum's limits, time and cost arithmetic, the ladder design, bad input."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import optimize
 
-from scaling_claims import plan as P
+from scaling_claims.tool import plan as P
 from scaling_claims.fit import fit_chinchilla
-from scaling_claims.userruns import fit_runs, isoflop_groups, read_runs
+from scaling_claims.tool.userruns import fit_runs, isoflop_groups, read_runs
 
 EPOCH = P.published("epoch2024")
 CHINCHILLA_C = 5.76e23  # the Chinchilla run's compute (70B parameters, 1.4T tokens)

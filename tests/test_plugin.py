@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling_claims.executors import usable_cores
+from scaling_claims.runs.executors import usable_cores
 
 pytest_plugins = ["pytester"]
 
@@ -19,7 +19,7 @@ CONFTEST = """
 import pytest
 from fake_train import fake_train
 
-pytest_plugins = ["scaling_claims.pytest_plugin"]
+pytest_plugins = ["scaling_claims.plugin.pytest_plugin"]
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def sweep(sweep):
 
 SHARED_SWEEP = """
 import json, os
-from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunSpec
+from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, RunSpec
 
 def specs():
     return [RunSpec(model=ModelSpec(n_layer=1, d_model=8 * (i + 1), n_head=2, ctx=16),
@@ -74,7 +74,7 @@ def test_options_reach_the_fixtures(pytester, env):
     cache_dir = env / "cli-cache"
     pytester.makepyfile(f"""
         import pandas as pd
-        from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunSpec
+        from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, RunSpec
 
         def test_fixtures(device, budget_scale, run_cache, sweep):
             assert device == "cpu" and budget_scale == 0.25
@@ -184,7 +184,7 @@ def test_unavailable_device_is_a_usage_error(pytester, env):
 
 
 SLOW_SWEEP = """
-from scaling_claims.specs import Budget, DataSpec, ModelSpec, RunSpec
+from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, RunSpec
 
 def test_slow_sweep(sweep):
     specs = [RunSpec(model=ModelSpec(n_layer=1, d_model=8 * (i + 1), n_head=2, ctx=16),
@@ -224,7 +224,7 @@ def test_live_display_merges_workers_and_paces_its_lines(tmp_path):
     seconds; a line at most every `every` seconds while it changes; one final line."""
     import io
 
-    from scaling_claims import live
+    from scaling_claims.runs import live
 
     now = [1000.0]
     out = io.StringIO()

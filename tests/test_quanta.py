@@ -1,4 +1,4 @@
-"""Unit tests of scaling_claims.quanta (the quantization model's bookkeeping), with negative
+"""Unit tests of scaling_claims.studies.quanta (the quantization model's bookkeeping), with negative
 controls: data that violates the quantization model's exponents or its learning order makes
 the claim's checks fail."""
 
@@ -11,16 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scaling_claims import checks, quanta
-from scaling_claims.estimates import Estimate, bootstrap
+from scaling_claims.verdicts import checks
+from scaling_claims.studies import quanta
+from scaling_claims.verdicts.estimates import Estimate, bootstrap
 
 P = quanta.zipf_frequencies(48, 0.4)
 B = quanta.CHANCE_LOSS_BINARY
 
 
 def test_frequencies_match_the_sparse_parity_task():
-    from scaling_claims.data import make_task
-    from scaling_claims.specs import DataSpec
+    from scaling_claims.engine.data import make_task
+    from scaling_claims.engine.specs import DataSpec
 
     t = make_task(DataSpec.make("sparse_parity", n_tasks=48, n_bits=30, k=2, zipf_exponent=1.4))
     assert np.allclose(t.task_probs.numpy(), P)

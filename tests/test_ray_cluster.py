@@ -184,7 +184,7 @@ def refused_command_line(head_, workdir: Path, tmp_path: Path) -> str:
     home = workdir / "home-cli"
     (home / ".ray").mkdir(parents=True, exist_ok=True)
     # RAY_NUM_REDIS_GET_RETRIES: a refused driver gives up after 3 one-second tries instead of 20
-    got = subprocess.run([sys.executable, "-m", "scaling_claims.cli", "run", str(tmp_path / "specs.json"),
+    got = subprocess.run([sys.executable, "-m", "scaling_claims.tool.cli", "run", str(tmp_path / "specs.json"),
                           "--out", str(tmp_path / "out.csv"), "--cache-dir", str(tmp_path / "cache"),
                           "--executor", "ray", "--ray-address", head_.address],
                          env={**base_env(home), "RAY_NUM_REDIS_GET_RETRIES": "3"}, capture_output=True, text=True,

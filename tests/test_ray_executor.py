@@ -14,11 +14,11 @@ ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -
 
 from fake_train import always_killed_train, fake_train, killed_once_train  # noqa: E402
 
-from scaling_claims.cache import RunCache  # noqa: E402
-from scaling_claims.executors import InProcessExecutor, make_executor  # noqa: E402
-from scaling_claims.ray_executor import RayExecutor  # noqa: E402
-from scaling_claims.specs import Budget, DataSpec, ModelSpec, OptimSpec, RunSpec  # noqa: E402
-from scaling_claims.sweep import run_sweep  # noqa: E402
+from scaling_claims.runs.cache import RunCache  # noqa: E402
+from scaling_claims.runs.executors import InProcessExecutor, make_executor  # noqa: E402
+from scaling_claims.runs.ray_executor import RayExecutor  # noqa: E402
+from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, OptimSpec, RunSpec  # noqa: E402
+from scaling_claims.runs.sweep import run_sweep  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 
@@ -112,7 +112,7 @@ def test_the_run_command_trains_on_ray(local_ray, tmp_path):
     """``scaling-claims run --executor ray`` writes the CSV the in-process executor writes."""
     import json
 
-    from scaling_claims import cli
+    from scaling_claims.tool import cli
 
     specs = [RunSpec(model=ModelSpec(n_layer=1, d_model=16, n_head=2, ctx=16), data=DataSpec.make("stdlib"),
                      optim=OptimSpec(batch_size=4), budget=Budget(steps=6), seed=s) for s in (0, 1)]

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scaling_claims import checks, expect, plots, report
-from scaling_claims.claims_plugin import ClaimRecorder, limit_numpy_blas_threads
-from scaling_claims.estimates import Estimate
+from scaling_claims.verdicts import checks, expect, html_report, plots, report
+from scaling_claims.plugin.claims_plugin import ClaimRecorder, limit_numpy_blas_threads
+from scaling_claims.verdicts.estimates import Estimate
 from scaling_claims.fit import fit_power_law
-from scaling_claims.records import ClaimRecord, safe_id
+from scaling_claims.verdicts.records import ClaimRecord, safe_id
 
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parent.parent
@@ -138,7 +138,7 @@ def test_points_fit_plot_and_report(tmp_path):
             ClaimRecord(claim_id="c-error", outcome="error", reason="error in test: RuntimeError: boom"),
             ClaimRecord(claim_id="s-identity", kind="sanity", verdict="confirmed", evidence="confirmed",
                         outcome="passed")]
-    cj, md = report.write_session_report(tmp_path, recs)
+    cj, md = html_report.write_session_report(tmp_path, recs)
     data = json.loads(cj.read_text())
     assert data["counts"] == {"confirmed": 1, "refuted": 2, "inconclusive": 2}
     assert data["sanity_counts"] == {"confirmed": 1, "refuted": 0, "inconclusive": 0}
@@ -180,14 +180,14 @@ def test_blas_thread_limit_applies_and_keeps_results():
 # ----------------------------------------------------------------------------- the recorder outside pytest
 
 def _results(seeds):
-    from scaling_claims.specs import RunResult
+    from scaling_claims.engine.specs import RunResult
 
     return [RunResult(key=str(s), spec={"seed": s, "device": "cpu", "dtype": "float32"}, status="ok",
                       wall_time_s=1.5, env={"torch": "2.13.0", "mps_fallback": s == 1}) for s in seeds]
 
 
 def test_recorder_runs_fills_environment(tmp_path):
-    from scaling_claims.sweep import results_frame
+    from scaling_claims.runs.sweep import results_frame
 
     rec = ClaimRecorder.for_test("r", tmp_path)
     assert (rec.rec.expected, rec.rec.expectation, rec.rec.kind) == ("confirmed", "expected confirmed", "claim")
@@ -250,9 +250,9 @@ def test_recorder_measured_checks_and_decide(tmp_path):
 
 CLAIM_FILE = '''
 import pytest
-from scaling_claims import checks, expect, plots
-from scaling_claims.estimates import Estimate
-from scaling_claims.specs import RunResult
+from scaling_claims.verdicts import checks, expect, plots
+from scaling_claims.verdicts.estimates import Estimate
+from scaling_claims.engine.specs import RunResult
 
 FIELDS = dict(paper="P", quantity="b", tolerance="[0.4, 0.6]", justification="demo band")
 
@@ -391,7 +391,7 @@ EXPECTED = {
 def _run(pytester: pytest.Pytester, monkeypatch, *args: str):
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    pytester.makeconftest('pytest_plugins = ["scaling_claims.claims_plugin"]\n')
+    pytester.makeconftest('pytest_plugins = ["scaling_claims.plugin.claims_plugin"]\n')
     pytester.makepyfile(test_claims=CLAIM_FILE)
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", *args)
 

@@ -1,4 +1,4 @@
-"""The results pages generated from claim records (``scaling_claims.claims.pages``, the
+"""The results pages generated from claim records (``scaling_claims.verdicts.pages``, the
 ``scaling-claims pages`` command): the results page and the README's marked block, on
 hand-made records and a README written by the test; then the committed README and
 docs/results.md against what the generator makes of the committed snapshot (so a hand edit,
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling_claims.claims.pages import (
+from scaling_claims.verdicts.pages import (
     END,
     START,
     Source,
@@ -29,8 +29,8 @@ from scaling_claims.claims.pages import (
     replace_block,
     write_pages,
 )
-from scaling_claims.claims.records import ClaimRecord
-from scaling_claims.claims.report import write_claims_json
+from scaling_claims.verdicts.records import ClaimRecord
+from scaling_claims.verdicts.report import write_claims_json
 
 REPO = Path(__file__).resolve().parent.parent
 SNAPSHOT = REPO / "docs" / "results" / "quick-claims.json"
@@ -215,7 +215,7 @@ def test_a_records_folder_reads_like_its_claims_json_and_bad_input_is_named(tmp_
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scaling_claims.cli", *map(str, args)], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "scaling_claims.tool.cli", *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -336,7 +336,7 @@ def test_the_snapshot_is_a_claims_file():
 
 
 def test_claims_json_carries_the_session_stamp_and_the_pages_show_it(tmp_path):
-    from scaling_claims.claims.report import session_stamp
+    from scaling_claims.verdicts.report import session_stamp
 
     stamp = session_stamp(REPO)
     assert stamp["date"].endswith("UTC") and stamp["cores"] >= 1 and stamp["torch"]

@@ -13,8 +13,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from scaling_claims.cache import RunCache
-from scaling_claims.specs import Budget, DataSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.runs.cache import RunCache
+from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parent
@@ -36,9 +36,9 @@ SCRIPT = textwrap.dedent("""
     sys.path[:0] = [{tests!r}, {repo!r}]
     from fake_train import counted_real_train
     from test_resume import sweep_specs
-    from scaling_claims.cache import RunCache
-    from scaling_claims.executors import PoolExecutor
-    from scaling_claims.sweep import run_sweep
+    from scaling_claims.runs.cache import RunCache
+    from scaling_claims.runs.executors import PoolExecutor
+    from scaling_claims.runs.sweep import run_sweep
 
     if __name__ == "__main__":
         pool = PoolExecutor(workers=2)

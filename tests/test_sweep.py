@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from fake_train import diverging_train, fake_train
-from scaling_claims.cache import RunCache
-from scaling_claims.executors import InProcessExecutor
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
-from scaling_claims.sweep import results_frame, run_sweep
+from scaling_claims.runs.cache import RunCache
+from scaling_claims.runs.executors import InProcessExecutor
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.runs.sweep import results_frame, run_sweep
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parent
@@ -111,8 +111,8 @@ WORKER = textwrap.dedent("""
     sys.path[:0] = [{tests!r}, {repo!r}]
     from fake_train import fake_train
     from test_sweep import specs
-    from scaling_claims.cache import RunCache
-    from scaling_claims.sweep import run_sweep
+    from scaling_claims.runs.cache import RunCache
+    from scaling_claims.runs.sweep import run_sweep
     res = run_sweep(specs(8), RunCache(sys.argv[1]), train_fn=fake_train, progress=False)
     print(json.dumps([r.key for r in res]))
 """)
@@ -141,7 +141,7 @@ def test_real_runs_are_identical_in_process_and_in_a_pool(tmp_path):
     """Executors only fill the cache: the real trainer gives the same numbers in this process
     and in a spawn pool worker (CPU training is deterministic for a spec), so a claim does not
     depend on where its runs came from."""
-    from scaling_claims.executors import PoolExecutor
+    from scaling_claims.runs.executors import PoolExecutor
 
     ss = [RunSpec(model=ModelSpec(n_layer=1, d_model=16, n_head=2, ctx=16), data=DataSpec.make("stdlib"),
                   optim=OptimSpec(batch_size=4), budget=Budget(steps=6), seed=s) for s in (0, 1)]
@@ -161,7 +161,7 @@ def test_require_ok_refuses_a_sweep_with_a_failed_run():
     import pandas as pd
     import pytest
 
-    from scaling_claims.sweep import require_ok
+    from scaling_claims.runs.sweep import require_ok
 
     good = pd.DataFrame({"status": ["ok", "ok"], "failure": [None, None]})
     assert require_ok(good) is good

@@ -1,4 +1,4 @@
-"""Closed forms (scaling_claims.theory) and NumPy linear models (scaling_claims.models.linear)
+"""Closed forms (scaling_claims.studies.theory) and NumPy linear models (scaling_claims.engine.models.linear)
 checked against brute force, simulation or an independent formula; bad input raises ValueError."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scaling_claims import theory
-from scaling_claims.models import linear
+from scaling_claims.studies import theory
+from scaling_claims.engine.models import linear
 
 
 def test_hutter_expectation_matches_brute_force_and_simulation():

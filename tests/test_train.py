@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from scaling_claims.flops import flops_per_token
-from scaling_claims.models import build_model
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunResult, RunSpec
-from scaling_claims.train import DIVERGENCE_FACTOR, LossWatch, lr_multiplier, train
+from scaling_claims.engine.flops import flops_per_token
+from scaling_claims.engine.models import build_model
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunResult, RunSpec
+from scaling_claims.engine.training import DIVERGENCE_FACTOR, LossWatch, lr_multiplier, train
 
 TINY = ModelSpec(n_layer=2, d_model=32, n_head=4, ctx=32)
 
@@ -212,7 +212,7 @@ def test_device_is_synchronised_before_each_clock_read(monkeypatch):
     # time only the launches. Record the order of synchronize() calls and clock reads.
     import types
 
-    import scaling_claims.train as train_mod
+    import scaling_claims.engine.training as train_mod
 
     events: list[str] = []
     monkeypatch.setattr(train_mod, "synchronize", lambda device: events.append("sync"))
@@ -225,7 +225,7 @@ def test_device_is_synchronised_before_each_clock_read(monkeypatch):
 
 def test_runtime_error_during_training_fails_the_run(monkeypatch):
     # e.g. out of memory on a device: recorded as a failed run with the reason, not raised.
-    import scaling_claims.train as train_mod
+    import scaling_claims.engine.training as train_mod
 
     def boom(*a, **k):
         raise torch.OutOfMemoryError("CUDA out of memory (simulated)")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import byo_trainers
-from scaling_claims.claims import conformance
+from scaling_claims.verdicts import conformance
 from scaling_claims.engine import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec, StopWhen
 from scaling_claims.runs.cache import RunCache, trainer_folder
 from scaling_claims.runs.executors import InProcessExecutor, PoolExecutor
@@ -134,8 +134,8 @@ def test_every_executor_trains_with_the_trainer(tmp_path, executor):
 
 CLAIMS = """
 import pytest
-from scaling_claims.claims import checks
-from scaling_claims.claims.estimates import Estimate
+from scaling_claims.verdicts import checks
+from scaling_claims.verdicts.estimates import Estimate
 from scaling_claims.engine import Budget, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 def specs(task, **options):
@@ -166,8 +166,8 @@ def test_analysis(claim):
 def claims_dir(pytester: pytest.Pytester, monkeypatch, tmp_path):
     monkeypatch.setenv("PYTHONPATH", f"{TESTS}:{REPO}")
     monkeypatch.setenv("SCALING_CLAIMS_CACHE", str(tmp_path / "cache"))
-    pytester.makeconftest('pytest_plugins = ["scaling_claims.claims.pytest_plugin", '
-                          '"scaling_claims.claims.claims_plugin"]\n')
+    pytester.makeconftest('pytest_plugins = ["scaling_claims.plugin.pytest_plugin", '
+                          '"scaling_claims.plugin.claims_plugin"]\n')
     pytester.makeini("[pytest]\naddopts = --strict-markers -p no:cacheprovider -p no:xdist --executor inprocess\n")
     pytester.makepyfile(test_toy_claims=CLAIMS)
     return pytester
@@ -217,7 +217,7 @@ def test_without_a_reference_the_report_says_so(tmp_path):
 
 
 def test_requested_sizes_trained_as_one_model_are_named():
-    from scaling_claims.claims.pytest_plugin import collapsed_sizes
+    from scaling_claims.plugin.pytest_plugin import collapsed_sizes
 
     one = load_trainer("byo_trainers:one_size")
     assert collapsed_sizes([one(toy(w)) for w in (8, 16)]).startswith("2 requested model sizes (")
@@ -237,7 +237,7 @@ def test_conformance_rows_at_other_sizes_are_not_compared():
 
 
 def test_the_cli_run_takes_a_trainer(tmp_path, monkeypatch):
-    from scaling_claims.cli import main
+    from scaling_claims.tool.cli import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(TESTS))

@@ -1,8 +1,8 @@
-"""The plot of ``scaling-claims fit`` (``userruns.plot_runs`` -> ``claims.plots.runs_plot``):
+"""The plot of ``scaling-claims fit`` (``tool.runs_plot.plot_runs`` -> ``runs_plot``):
 readable at any number of runs and token counts, on the published data sets and on
 synthetic ladders.
 
-What a reader needs, asserted on the figure itself (``plots.runs_figure``): a colour bar
+What a reader needs, asserted on the figure itself (``runs_plot.runs_figure``): a colour bar
 (colour is a continuous log scale of D, or of C for IsoFLOP groups) and a legend of marker
 kinds only (a bounded number of entries, never one per group), no warning of any kind while
 drawing and saving (``warnings.simplefilter("error")``), and a PNG on disk. A fit whose
@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_claims.claims import plots
 from scaling_claims.fit.extrapolation import ExtrapolationCheck, Rollout, RolloutRow
-from scaling_claims.userruns import fit_runs, plot_runs, read_runs
+from scaling_claims.tool import runs_plot
+from scaling_claims.tool.runs_plot import plot_runs
+from scaling_claims.tool.userruns import fit_runs, read_runs
 
 MAX_LEGEND = 6  # marker kinds: run, law, held out measured / predicted, rollout done / failed
 LAW = {"E": 1.8, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.3}
@@ -96,7 +97,7 @@ def draw(result, path) -> None:
     """The figure checked and the PNG written with every warning an error."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fig = plots.runs_figure(result)
+        fig = runs_plot.runs_figure(result)
         check_figure(fig, colour="")
         plt.close(fig)
         out = plot_runs(path, result)
@@ -115,7 +116,7 @@ def draw(result, path) -> None:
 def test_published_runs_plot(shared_data, tmp_path, name, colour, kwargs):
     runs = published(shared_data, name)
     res = fit_runs(runs, n_boot=5, **kwargs)
-    fig = plots.runs_figure(res)
+    fig = runs_plot.runs_figure(res)
     check_figure(fig, colour=colour)
     plt.close(fig)
     draw(res, tmp_path / f"{name}.png")
@@ -124,17 +125,17 @@ def test_published_runs_plot(shared_data, tmp_path, name, colour, kwargs):
 @pytest.mark.parametrize("n_runs, n_tokens, n_sizes", [(5, 3, 5), (300, 23, 40), (3000, 200, 12)])
 def test_ladders_of_any_size_stay_readable(tmp_path, n_runs, n_tokens, n_sizes):
     res = fit_runs(ladder_runs(n_runs, n_tokens, n_sizes), n_boot=5)
-    fig = plots.runs_figure(res)
+    fig = runs_plot.runs_figure(res)
     check_figure(fig, colour="tokens")
     main = fig.axes[0]
-    assert 1 <= curves(main) <= min(n_tokens, plots.RUNS_MAX_CURVES)  # a handful of the law's curves, not one per D
+    assert 1 <= curves(main) <= min(n_tokens, runs_plot.RUNS_MAX_CURVES)  # a handful of the law's curves, not one per D
     plt.close(fig)
     draw(res, tmp_path / "ladder.png")
 
 
 def test_isoflop_runs_are_coloured_by_budget_with_the_law_along_each(tmp_path):
     res = fit_runs(isoflop_runs(), n_boot=5)
-    fig = plots.runs_figure(res)
+    fig = runs_plot.runs_figure(res)
     check_figure(fig, colour="compute")
     assert curves(fig.axes[0]) == 4  # one curve per budget
     plt.close(fig)
@@ -144,7 +145,7 @@ def test_isoflop_runs_are_coloured_by_budget_with_the_law_along_each(tmp_path):
 def test_the_plot_needs_only_the_main_fit(tmp_path):
     res = fit_runs(isoflop_runs(), n_boot=5)
     bare = dataclasses.replace(res, leave_largest_out=None, rollout=None)
-    fig = plots.runs_figure(bare)
+    fig = runs_plot.runs_figure(bare)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert not any("held out" in t or "rollout" in t for t in labels)
     plt.close(fig)
@@ -160,7 +161,7 @@ def test_the_plot_needs_only_the_main_fit(tmp_path):
             RolloutRow(k=3, largest_fitted=float(np.unique(n)[2]), predicted_size=float(np.unique(n)[3]), n_fitted=12,
                        n_predicted=4, mean_error=0.4, max_error=2.5)]  # far off scale: drawn clipped
     broken = dataclasses.replace(res, leave_largest_out=check, rollout=Rollout(sizes=np.unique(n), rows=rows))
-    fig = plots.runs_figure(broken)
+    fig = runs_plot.runs_figure(broken)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any("failed" in t for t in labels) and any("worst error" in t for t in labels)
     assert not any("predicted" in t for t in labels)  # no finite prediction: no predicted marker

@@ -17,7 +17,7 @@ import math
 import torch
 
 from examples.trainers import plain_torch
-from scaling_claims import trainers
+from scaling_claims.tool import trainers
 from scaling_claims.engine.specs import ModelSpec, OptimSpec, RunResult, RunSpec
 
 FIXED_WIDTH = 32  # what size_blind always trains: its config's default n_embd

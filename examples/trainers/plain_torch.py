@@ -4,7 +4,7 @@
 
 Nothing here is the engine's: the GPT and MLP modules, their initialisation, the optimiser's
 parameter groups, the learning-rate schedule, the loop, the curve bookkeeping are this file's
-own, as they would be in your stack. What comes from the suite (``scaling_claims.trainers``)
+own, as they would be in your stack. What comes from the suite (``scaling_claims.tool.trainers``)
 is only what a trainer must *not* re-implement to honour a ``RunSpec``: the spec's data (the
 same byte windows, tasks and held-out batches the engine uses), its evaluators by name, the
 parameter / FLOP counting conventions, the spec's stop rules and the ``RunResult`` builder.
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scaling_claims import trainers
+from scaling_claims.tool import trainers
 from scaling_claims.engine.specs import ModelSpec, OptimSpec, RunResult, RunSpec
 
 # ----------------------------------------------------------------------------- the models

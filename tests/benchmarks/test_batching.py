@@ -26,13 +26,13 @@ from collections import Counter
 import pytest
 import torch
 
-from scaling_claims.cache import RunCache
-from scaling_claims.ensemble import train_ensemble
-from scaling_claims.executors import InProcessExecutor
-from scaling_claims.flops import param_counts
-from scaling_claims.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
-from scaling_claims.sweep import run_sweep
-from scaling_claims.train import step_flops, train_plain, validate
+from scaling_claims.runs.cache import RunCache
+from scaling_claims.engine.ensemble import train_ensemble
+from scaling_claims.runs.executors import InProcessExecutor
+from scaling_claims.engine.flops import param_counts
+from scaling_claims.engine.specs import Budget, DataSpec, EvalSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.runs.sweep import run_sweep
+from scaling_claims.engine.training import step_flops, train_plain, validate
 
 pytestmark = pytest.mark.bench
 

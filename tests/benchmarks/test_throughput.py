@@ -11,7 +11,7 @@
    figures and the fractions stay meaningful.
 2. ``test_train_step``: one training step (forward, backward, gradient clip, AdamW step) of
    the engine, on one thread, for a ladder of decoders (~36k to ~2.7M parameters) and MLPs,
-   fp32 and bf16 autocast. ``extra_info`` holds tokens/s, model FLOP/s (``scaling_claims.flops`` convention:
+   fp32 and bf16 autocast. ``extra_info`` holds tokens/s, model FLOP/s (``scaling_claims.engine.flops`` convention:
    6 * N_matmul + attention, per token) and that as a fraction of the fp32 matmul roof.
 3. ``test_tiny_sweep``: 8 tiny decoders (<= 120k parameters) trained to the same budget,
    (a) by a plain sequential nanoGPT-style loop (default AdamW, two threads, one model after
@@ -32,12 +32,12 @@ import time
 import pytest
 import torch
 
-from scaling_claims.cache import RunCache
-from scaling_claims.device import autocast
-from scaling_claims.executors import PoolExecutor
-from scaling_claims.flops import flops_per_token, param_counts
-from scaling_claims.specs import Budget, DataSpec, ModelSpec, OptimSpec, RunSpec
-from scaling_claims.sweep import run_sweep
+from scaling_claims.runs.cache import RunCache
+from scaling_claims.engine.device import autocast
+from scaling_claims.runs.executors import PoolExecutor
+from scaling_claims.engine.flops import flops_per_token, param_counts
+from scaling_claims.engine.specs import Budget, DataSpec, ModelSpec, OptimSpec, RunSpec
+from scaling_claims.runs.sweep import run_sweep
 
 pytestmark = pytest.mark.bench
 
@@ -119,11 +119,11 @@ def batch_size(name: str) -> int:
 
 
 def engine_step(spec: RunSpec):
-    """One training step exactly as ``scaling_claims.train`` runs it (its model, its AdamW with
+    """One training step exactly as ``scaling_claims.engine.training`` runs it (its model, its AdamW with
     nanoGPT's decay groups, fused where available, autocast policy, clipping), on fixed random
     data so data generation is not timed. Returns (step, tokens per step, losses seen)."""
-    from scaling_claims.models import build_model
-    from scaling_claims.train import make_optimizer
+    from scaling_claims.engine.models import build_model
+    from scaling_claims.engine.training import make_optimizer
 
     torch.manual_seed(spec.seed)
     model = build_model(spec.model)
@@ -194,8 +194,8 @@ def plain_loop(specs: list[RunSpec]) -> list[float]:
     process with two threads, default ``torch.optim.AdamW`` (no fused kernel, no decay
     groups), warmup + cosine LR set each step, and the same amount of held-out evaluation as
     the engine (10 points of ``eval_batches`` batches). Same models, data and step counts."""
-    from scaling_claims.data import make_task
-    from scaling_claims.models import build_model
+    from scaling_claims.engine.data import make_task
+    from scaling_claims.engine.models import build_model
 
     torch.set_num_threads(2)
     final = []
