@@ -128,25 +128,6 @@ def _approaches(m: pd.DataFrame, n_col: str = "N"):
 
 
 @dataclass
-class Analysis:
-    """Everything the claims of one level read: the seed-median fits (for plots and notes) and
-    the per-seed estimates."""
-
-    m: pd.DataFrame  # seed medians per (C, width)
-    f1: object
-    f2: object
-    f3: object
-    a1: Estimate
-    a2: Estimate
-    a3: Estimate
-    a2_minus_a1: Estimate
-    convention: Estimate  # a(non-embedding) - a(total), Approach 2
-    gaps: dict  # C -> (left end - interior minimum, right end - interior minimum)
-    tpp: dict  # (convention, C) -> tokens per parameter at the Approach 2 optimum (geometric mean over seeds)
-    total: "Approaches"  # the three approaches with total N, Hoffmann et al.'s counting
-
-
-@dataclass
 class Approaches:
     """a by Approaches 1, 2 and 3 with one counting convention, their intervals, and Approach 3's
     law with its bootstrap (its exponents alpha and beta are what the comparison rows read)."""
@@ -160,6 +141,26 @@ class Approaches:
     a2_minus_a1: Estimate
     alpha: Estimate
     beta: Estimate
+
+
+@dataclass
+class Analysis:
+    """Everything the claims of one level read: the three approaches in each counting convention
+    (seed-median fits for plots and notes, per-seed estimates for the checks), the convention
+    difference, the interior-minimum gaps and tokens per parameter. ``an.a2`` etc. are the
+    non-embedding ones."""
+
+    m: pd.DataFrame  # seed medians per (C, width)
+    non_embedding: Approaches  # Kaplan's counting
+    total: Approaches  # Hoffmann et al.'s counting
+    convention: Estimate  # a(non-embedding) - a(total), Approach 2
+    gaps: dict  # C -> (left end - interior minimum, right end - interior minimum)
+    tpp: dict  # (convention, C) -> tokens per parameter at the Approach 2 optimum (geometric mean over seeds)
+
+    def __getattr__(self, name: str):  # f1, f2, f3, a1, a2, a3, a2_minus_a1: the non-embedding approaches'
+        if name in ("f1", "f2", "f3", "a1", "a2", "a3", "a2_minus_a1"):
+            return getattr(self.non_embedding, name)
+        raise AttributeError(name)
 
 
 def _per_seed(df: pd.DataFrame) -> pd.DataFrame:
@@ -219,8 +220,7 @@ def _analysis(df_json: str) -> Analysis:
     gaps = {c: (t(f"left:{c}"), t(f"right:{c}")) for c in sorted(m.C.unique())}
     tpp = {(conv, float(c)): _geometric_mean(per[f"tpp:{conv}:{float(c):.6g}"])
            for conv in CONVENTIONS for c in sorted(m.C.unique())}
-    return Analysis(m, ne.f1, ne.f2, ne.f3, ne.a1, ne.a2, ne.a3, ne.a2_minus_a1,
-                    paired_difference(per["a2"], per["a2_total"]), gaps, tpp, total)
+    return Analysis(m, ne, total, paired_difference(per["a2"], per["a2_total"]), gaps, tpp)
 
 
 def _geometric_mean(values) -> Estimate:

@@ -195,16 +195,19 @@ def _exponent_comparison(claim, x, losses, band):
     claim.fit(fit_power_law(x, np.median(losses, axis=0)))
 
 
-@pytest.mark.claim(_claim_id("kaplan-L-N-law"), paper=PAPER, headline="kaplan", role="law",
-                   claim="loss falls as a power law in N (plus the floor the fixed D sets), and the law fitted on "
-                         "smaller models predicts the held-out largest",
-                   quantity="leave-largest-out relative error of the offset law, mean over seeds",
-                   paper_value="a power law; predicts larger models",
-                   tolerance=f"every step down; offset law R^2 >= {R2_MIN}; held-out error within half the last loss "
-                             "drop",
-                   justification="the form and the held-out prediction are what Kaplan et al. claim holds generally; "
-                                 "half the last drop is the bar the flat forecast 'no further improvement' fails",
-                   param_convention="non_embedding", expect=_law_expectation("N"), seeds=_seeds)
+def _law_row(which: str, claim: str, paper_value: str):
+    """The marker of a law row of the L(N) (``which`` "N") or L(D) ("D") ladder."""
+    return pytest.mark.claim(
+        _claim_id(f"kaplan-L-{which}-law"), paper=PAPER, headline="kaplan", role="law", claim=claim,
+        quantity="leave-largest-out relative error of the offset law, mean over seeds", paper_value=paper_value,
+        tolerance=f"every step down; offset law R^2 >= {R2_MIN}; held-out error within half the last loss drop",
+        justification="the form and the held-out prediction are what Kaplan et al. claim holds generally; half the "
+                      "last drop is the bar the flat forecast 'no further improvement' fails",
+        param_convention="non_embedding", expect=_law_expectation(which), seeds=_seeds)
+
+
+@_law_row("N", "loss falls as a power law in N (plus the floor the fixed D sets), and the law fitted on smaller models "
+               "predicts the held-out largest", "a power law; predicts larger models")
 @pytest.mark.parametrize("level", LEVELS)
 def test_loss_is_a_power_law_in_parameters(level, sweep, budget_scale, device, claim):
     N, losses, df = _ladder(level, sweep, budget_scale, device, claim, "N")
@@ -225,16 +228,8 @@ def test_parameter_exponent_beside_kaplans(level, sweep, budget_scale, device, c
     _exponent_comparison(claim, N, losses, ALPHA_N_BAND)
 
 
-@pytest.mark.claim(_claim_id("kaplan-L-D-law"), paper=PAPER, headline="kaplan", role="law",
-                   claim="loss falls as a power law in D (plus the floor the fixed model sets), and the law fitted on "
-                         "fewer tokens predicts the held-out largest D",
-                   quantity="leave-largest-out relative error of the offset law, mean over seeds",
-                   paper_value="a power law; predicts more data",
-                   tolerance=f"every step down; offset law R^2 >= {R2_MIN}; held-out error within half the last loss "
-                             "drop",
-                   justification="the form and the held-out prediction are what Kaplan et al. claim holds generally; "
-                                 "half the last drop is the bar the flat forecast fails",
-                   param_convention="non_embedding", expect=_law_expectation("D"), seeds=_seeds)
+@_law_row("D", "loss falls as a power law in D (plus the floor the fixed model sets), and the law fitted on fewer tokens "
+               "predicts the held-out largest D", "a power law; predicts more data")
 @pytest.mark.parametrize("level", LEVELS)
 def test_loss_is_a_power_law_in_data(level, sweep, budget_scale, device, claim):
     D, losses, df = _ladder(level, sweep, budget_scale, device, claim, "D")

@@ -21,34 +21,32 @@ from typing import Any, Callable, Iterable, Mapping
 from scaling_claims.runs import EXECUTOR_NAMES
 
 
-def positive_float(text: str, flag: str = "--budget") -> float:
+def checked(text: str, convert: Callable[[str], Any], ok: Callable[[Any], bool], need: str) -> Any:
+    """``convert(text)`` when it converts and ``ok`` holds; else argparse's usage error
+    "<need>, got '<text>'" (the one parser behind every numeric option here and in the CLI)."""
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
-        value = float("nan")
-    if not (0 < value < float("inf")):
-        raise argparse.ArgumentTypeError(f"{flag} must be a positive finite number, got {text!r}")
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"{need}, got {text!r}")
     return value
+
+
+def _finite(v: float) -> bool:
+    return v == v and abs(v) != float("inf")
+
+
+def positive_float(text: str, flag: str = "--budget") -> float:
+    return checked(text, float, lambda v: v > 0 and _finite(v), f"{flag} must be a positive finite number")
 
 
 def non_negative_float(text: str, flag: str = "--progress-every") -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (0 <= value < float("inf")):
-        raise argparse.ArgumentTypeError(f"{flag} must be a number of seconds >= 0, got {text!r}")
-    return value
+    return checked(text, float, lambda v: v >= 0 and _finite(v), f"{flag} must be a number of seconds >= 0")
 
 
 def positive_int(text: str, flag: str = "--workers") -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {text!r}")
-    return value
+    return checked(text, int, lambda v: v >= 1, f"{flag} must be an integer >= 1")
 
 
 def _device_choices() -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from typing import Any, Sequence, TextIO
 
 from scaling_claims import __version__
 from scaling_claims.common.jsonio import jsonable, refuse
+from scaling_claims.plugin.options import checked
 
 EXIT_USAGE = 2  # the user's input is wrong: one line says what
 EXIT_FAILURE = 1  # something else failed (a run, or a bug: one line, --debug for the traceback)
@@ -35,41 +36,20 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def positive(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = math.nan
-    if not (v > 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return v
+    return checked(text, float, lambda v: v > 0 and math.isfinite(v), "must be a positive number")
 
 
 def non_negative(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = math.nan
-    if not (v >= 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return v
+    return checked(text, float, lambda v: v >= 0 and math.isfinite(v), "must be a number >= 0")
 
 
 def fraction(text: str) -> float:
-    v = positive(text)
-    if v > 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
-    return v
+    return checked(text, float, lambda v: 0 < v <= 1, "must be in (0, 1]")
 
 
 def count(text: str) -> int:
     """A whole number >= 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return v
+    return checked(text, int, lambda v: v >= 1, "must be a whole number >= 1")
 
 
 def ratios(text: str) -> list[float]:
