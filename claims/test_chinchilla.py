@@ -147,8 +147,7 @@ class Approaches:
 class Analysis:
     """Everything the claims of one level read: the three approaches in each counting convention
     (seed-median fits for plots and notes, per-seed estimates for the checks), the convention
-    difference, the interior-minimum gaps and tokens per parameter. ``an.a2`` etc. are the
-    non-embedding ones."""
+    difference, the interior-minimum gaps and tokens per parameter."""
 
     m: pd.DataFrame  # seed medians per (C, width)
     non_embedding: Approaches  # Kaplan's counting
@@ -156,11 +155,6 @@ class Analysis:
     convention: Estimate  # a(non-embedding) - a(total), Approach 2
     gaps: dict  # C -> (left end - interior minimum, right end - interior minimum)
     tpp: dict  # (convention, C) -> tokens per parameter at the Approach 2 optimum (geometric mean over seeds)
-
-    def __getattr__(self, name: str):  # f1, f2, f3, a1, a2, a3, a2_minus_a1: the non-embedding approaches'
-        if name in ("f1", "f2", "f3", "a1", "a2", "a3", "a2_minus_a1"):
-            return getattr(self.non_embedding, name)
-        raise AttributeError(name)
 
 
 def _per_seed(df: pd.DataFrame) -> pd.DataFrame:
@@ -248,12 +242,13 @@ def analysis(sweep, level, scale, device) -> tuple[pd.DataFrame, Analysis]:
 def test_isoflop_minima(level, sweep, budget_scale, device, claim):
     df, an = analysis(sweep, level, budget_scale, device)
     claim.runs(df)
-    opt = an.f2.optima
-    claim.measured(an.a2)
+    ne = an.non_embedding
+    opt = ne.f2.optima
+    claim.measured(ne.a2)
     claim.note("Approach 2 N_opt per budget (seed medians): "
                + ", ".join(f"{c:.3g}: {n:.0f}" for c, n in zip(opt["C"], opt["N_opt"])))
     claim.points(an.m)
-    claim.fit(an.f2)
+    claim.fit(ne.f2)
     groups = {f"C = {c:.3g} FLOPs": (g.N, g.loss) for c, g in an.m.groupby("C")}
     groups["Approach 2 optima"] = (opt["N_opt"], opt["L_opt"])
     claim.plot(plots.grouped_plot, groups, styles=["o-"] * (len(groups) - 1) + ["k*"], logx=True,
@@ -265,7 +260,7 @@ def test_isoflop_minima(level, sweep, budget_scale, device, claim):
                                  labels=("interior minimum", "left end")),
                   checks.ordered(f"C={c:.3g}: largest size above the interior minimum", right,
                                  labels=("interior minimum", "right end"))]
-    claim.check_all(*found, checks.ordered("Approach 2 N_opt grows with C (a > 0)", an.a2, labels=("0", "a")))
+    claim.check_all(*found, checks.ordered("Approach 2 N_opt grows with C (a > 0)", ne.a2, labels=("0", "a")))
 
 
 @pytest.mark.claim(_claim_id("chinchilla-a"), headline="chinchilla", role="constant",
@@ -283,13 +278,13 @@ def test_isoflop_minima(level, sweep, budget_scale, device, claim):
 def test_allocation_exponent(level, sweep, budget_scale, device, claim):
     df, an = analysis(sweep, level, budget_scale, device)
     claim.runs(df)
-    tot = an.total
+    tot, ne = an.total, an.non_embedding
     claim.measured(tot.a2)
     claim.points(an.m)
     claim.fit(tot.f3)
     claim.note(f"a per approach, total N: 1 {tot.a1.text()}, 2 {tot.a2.text()} (per-seed t intervals), 3 "
-               f"{tot.a3.text()}; non-embedding N (Kaplan's counting): 1 {an.a1.text()}, 2 {an.a2.text()}, 3 "
-               f"{an.a3.text()}; paper {A_PAPER}, Epoch refit {A_EPOCH}")
+               f"{tot.a3.text()}; non-embedding N (Kaplan's counting): 1 {ne.a1.text()}, 2 {ne.a2.text()}, 3 "
+               f"{ne.a3.text()}; paper {A_PAPER}, Epoch refit {A_EPOCH}")
     claim.note(f"Approach 3 law (total N): E={tot.f3.E:.3g} A={tot.f3.A:.3g} B={tot.f3.B:.3g} alpha={tot.f3.alpha:.3g} "
                f"beta={tot.f3.beta:.3g}")
     f1, f2, f3 = tot.f1, tot.f2, tot.f3
@@ -333,7 +328,7 @@ def test_law_exponents_beside_hoffmanns(level, exponent, sweep, budget_scale, de
     claim.measured(est)
     claim.fit(an.total.f3)
     claim.note(f"paper {EXPONENTS_PAPER[exponent]} (Hoffmann et al. 2022), Epoch's refit {EXPONENTS_EPOCH[exponent]}; "
-               f"ours with non-embedding N: {getattr(an.f3, exponent):.3g}")
+               f"ours with non-embedding N: {getattr(an.non_embedding.f3, exponent):.3g}")
 
 
 def _a3_curve(f3, f2, C):
@@ -353,10 +348,9 @@ def _a3_curve(f3, f2, C):
 def test_counting_convention(level, sweep, budget_scale, device, claim):
     df, an = analysis(sweep, level, budget_scale, device)
     claim.runs(df)
-    m = an.m
-    f2_total = fit_isoflop_approach2(m.N_total, m.D, m.loss, m.C)
+    f2_total = an.total.f2
     claim.measured(an.convention)
-    opt, opt_t = an.f2.optima, f2_total.optima
+    opt, opt_t = an.non_embedding.f2.optima, f2_total.optima
     tpp = opt["D_opt"] / opt["N_opt"]
     tpp_total = opt_t["D_opt"] / opt_t["N_opt"]
     claim.points(pd.DataFrame({"C": opt["C"], "tokens_per_param_non_embedding": tpp,
@@ -437,7 +431,7 @@ def test_tokens_per_parameter(level, sweep, budget_scale, device, claim):
 def test_allocation_showdown(level, sweep, budget_scale, device, claim):
     plan = ladders.chinchilla_plan(level)
     df, an = analysis(sweep, level, budget_scale, device)
-    m, f2 = an.m, an.f2
+    m, f2 = an.m, an.non_embedding.f2
     opt = f2.optima
     usable = opt["used"] & opt["interior"]
     if not usable.any():

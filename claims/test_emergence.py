@@ -354,6 +354,20 @@ def slow_ladder(sweep, device):
     return m
 
 
+def _sharper_row(claim, m, b_runs, check_name: str, names: tuple[str, str], labels: tuple[str, str],
+                 b_lower: float | None = 0.0) -> None:
+    """A slow sharpness row: exact match's logistic slope in ln N against metric b's on the same
+    runs, decided by the paired bootstrap interval of their difference."""
+    _record(claim, m)
+    g = metric_artifact.slope_gap(m["N"], m["em_runs"], b_runs, b_lower=b_lower, n_boot=N_BOOT_SLOW)
+    claim.measured(g.gap)
+    claim.note(f"slope per ln N: {labels[0]} {g.slope_a.text()}, {labels[1]} {g.slope_b.text()}; "
+               f"difference {g.gap.text()}")
+    claim.fit({names[0]: g.fit_a, names[1]: g.fit_b})
+    claim.check(checks.steeper_than(check_name, g.slope_a, g.slope_b,
+                                    labels=(f"slope {labels[0]}", f"slope {labels[1]}"), paired=g.gap))
+
+
 @pytest.mark.slow
 @pytest.mark.claim("emergence-em-sharper-slow", quantity="logistic slope in ln N: EM minus per-digit accuracy",
                    claim="EM looks sharper (emergent) than per-digit accuracy on the same predictions",
@@ -365,16 +379,8 @@ def slow_ladder(sweep, device):
                        "run learns the carries or not, so both seed means follow the same share of learned runs; "
                        "projected to 16 seeds [-0.35, 0.15], to 32 [-0.28, 0.06]: straddles 0"), **SLOW)
 def test_exact_match_is_sharper_than_per_digit_accuracy_slow(claim, slow_ladder):
-    m = slow_ladder
-    _record(claim, m)
-    g = metric_artifact.slope_gap(m["N"], m["em_runs"], m["acc_runs"], b_lower=ACC_FLOOR, n_boot=N_BOOT_SLOW)
-    check = checks.steeper_than("EM sharper than per-digit accuracy", g.slope_a, g.slope_b,
-                                labels=("slope EM", "slope per-digit acc"), paired=g.gap)
-    claim.measured(g.gap)
-    claim.note(f"slope per ln N: EM {g.slope_a.text()}, per-digit acc (floor {ACC_FLOOR}) {g.slope_b.text()}; "
-               f"difference {g.gap.text()}")
-    claim.fit({"em": g.fit_a, "digit_acc": g.fit_b})
-    claim.check(check)
+    _sharper_row(claim, slow_ladder, slow_ladder["acc_runs"], "EM sharper than per-digit accuracy",
+                 ("em", "digit_acc"), ("EM", f"per-digit acc (floor {ACC_FLOOR})"), b_lower=ACC_FLOOR)
 
 
 @pytest.mark.slow
@@ -387,15 +393,8 @@ def test_exact_match_is_sharper_than_per_digit_accuracy_slow(claim, slow_ladder)
                        "seeds [-0.09, 0.05]: a run that learns the carries gets both prefixes right, so the two "
                        "exact matches of one run nearly coincide"), **SLOW)
 def test_longer_answers_are_sharper_slow(claim, slow_ladder):
-    m = slow_ladder
-    _record(claim, m)
-    g = metric_artifact.slope_gap(m["N"], m["em_runs"], m["em_prefix_runs"][:, :, 1], n_boot=N_BOOT_SLOW)
-    check = checks.steeper_than("longer answers are sharper", g.slope_a, g.slope_b,
-                                labels=("slope EM 4 digits", "slope EM 2 digits"), paired=g.gap)
-    claim.measured(g.gap)
-    claim.note(f"slope per ln N: 4 digits {g.slope_a.text()}, 2 digits {g.slope_b.text()}; difference {g.gap.text()}")
-    claim.fit({"em_4_digits": g.fit_a, "em_2_digits": g.fit_b})
-    claim.check(check)
+    _sharper_row(claim, slow_ladder, slow_ladder["em_prefix_runs"][:, :, 1], "longer answers are sharper",
+                 ("em_4_digits", "em_2_digits"), ("EM 4 digits", "EM 2 digits"))
 
 
 @pytest.mark.slow

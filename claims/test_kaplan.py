@@ -219,9 +219,15 @@ def test_loss_is_a_power_law_in_parameters(level, sweep, budget_scale, device, c
     _law_checks(claim, "L(N)", N, losses, ALPHA_N_PAPER)
 
 
-@pytest.mark.comparison(_claim_id("kaplan-alpha-N"), paper=PAPER, headline="kaplan", claim="alpha_N ~ 0.076",
-                        quantity="alpha_N (pure power law, non-embedding N), mean over seeds", paper_value=ALPHA_N_PAPER,
-                        justification=NO_VERDICT_WHY["N"], param_convention="non_embedding", seeds=_seeds)
+def _exponent_row(which: str, quantity: str, paper_value: float):
+    """The marker of the comparison of the L(N) (``which`` "N") or L(D) ("D") ladder's exponent with Kaplan's."""
+    return pytest.mark.comparison(
+        _claim_id(f"kaplan-alpha-{which}"), paper=PAPER, headline="kaplan", claim=f"alpha_{which} ~ {paper_value}",
+        quantity=quantity, paper_value=paper_value, justification=NO_VERDICT_WHY[which], param_convention="non_embedding",
+        seeds=_seeds)
+
+
+@_exponent_row("N", "alpha_N (pure power law, non-embedding N), mean over seeds", ALPHA_N_PAPER)
 @pytest.mark.parametrize("level", LEVELS)
 def test_parameter_exponent_beside_kaplans(level, sweep, budget_scale, device, claim):
     N, losses, _ = _ladder(level, sweep, budget_scale, device, claim, "N")
@@ -240,9 +246,7 @@ def test_loss_is_a_power_law_in_data(level, sweep, budget_scale, device, claim):
     _law_checks(claim, "L(D)", D, losses, ALPHA_D_PAPER)
 
 
-@pytest.mark.comparison(_claim_id("kaplan-alpha-D"), paper=PAPER, headline="kaplan", claim="alpha_D ~ 0.095",
-                        quantity="alpha_D (pure power law, tokens seen), mean over seeds", paper_value=ALPHA_D_PAPER,
-                        justification=NO_VERDICT_WHY["D"], param_convention="non_embedding", seeds=_seeds)
+@_exponent_row("D", "alpha_D (pure power law, tokens seen), mean over seeds", ALPHA_D_PAPER)
 @pytest.mark.parametrize("level", LEVELS)
 def test_data_exponent_beside_kaplans(level, sweep, budget_scale, device, claim):
     D, losses, _ = _ladder(level, sweep, budget_scale, device, claim, "D")

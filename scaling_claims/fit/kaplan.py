@@ -54,6 +54,9 @@ def _validated(N, D, L):
 
 
 def _starts(N: np.ndarray, D: np.ndarray, L: np.ndarray) -> list[np.ndarray]:
+    """The ``_N_STARTS`` best grid points by log-space squared error. (``_nls.grid_start`` keeps
+    only the best one, and ``_nls`` is part of the run cache's code fingerprint: editing it
+    would retrain every cached run.)"""
     lo = float(L.min())
     grid = itertools.product(
         (0.0, 0.5 * lo, 0.8 * lo, 0.95 * lo),

@@ -57,6 +57,7 @@ from __future__ import annotations
 import importlib.metadata
 import inspect
 import itertools
+import math
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -447,7 +448,7 @@ def _comparison_problem(record: ClaimRecord) -> str:
     value = record.measured
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"a comparison must measure a number to set beside the paper's {record.paper_value!r}, got {value!r}"
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         return f"a comparison measured a non-finite number ({value})"
     return ""
 
